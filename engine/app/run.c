@@ -38,6 +38,26 @@ static double now_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* ---- scenes by name ------------------------------------------------------------------------ */
+
+/* A scene given as a bare name ("default" or "default.toml") that is not a file here is looked
+ * up among the shipped scenes: share/nnxr/configs beside the binary (the build tree and an
+ * install share this layout), then the install prefix. */
+static const char *resolve_scene(const char *given, char *buf, size_t n)
+{
+    if (nnxr_is_file(given) || strchr(given, '/'))
+        return given;
+    const char *ext = strlen(given) > 5 && !strcmp(given + strlen(given) - 5, ".toml") ? "" : ".toml";
+    char exe[3072];
+    if (nnxr_exe_dir(exe, sizeof exe)) {
+        snprintf(buf, n, "%s/../share/nnxr/configs/%s%s", exe, given, ext);
+        if (nnxr_is_file(buf))
+            return buf;
+    }
+    snprintf(buf, n, "%s/share/nnxr/configs/%s%s", NNXR_INSTALL_PREFIX, given, ext);
+    return nnxr_is_file(buf) ? buf : given;
+}
+
 /* ---- options ------------------------------------------------------------------------------ */
 
 typedef struct run_options {
@@ -55,6 +75,7 @@ static const char run_usage[] =
     "usage: nnxr run SCENE.toml [options]\n"
     "\n"
     "Runs a scene: trains its model and shows it in a headset, a window, or headless.\n"
+    "SCENE may also name a shipped scene (nnxr run default).\n"
     "\n"
     "options:\n"
     "  --headless          render offscreen whatever the scene's mode says\n"
@@ -358,7 +379,8 @@ static int run_scene(const run_options *o)
 {
     nnxr_error err;
     nnxr_error_clear(&err);
-    nnxr_scene *scene = nnxr_scene_load(o->scene, &err);
+    char scene_buf[4096];
+    nnxr_scene *scene = nnxr_scene_load(resolve_scene(o->scene, scene_buf, sizeof scene_buf), &err);
     if (!scene) {
         fprintf(stderr, "nnxr: %s\n", err.message);
         return EXIT_ERROR;
@@ -582,7 +604,8 @@ int nnxr_cli_check(int argc, char **argv)
     }
     nnxr_error err;
     nnxr_error_clear(&err);
-    nnxr_scene *scene = nnxr_scene_load(path, &err);
+    char scene_buf[4096];
+    nnxr_scene *scene = nnxr_scene_load(resolve_scene(path, scene_buf, sizeof scene_buf), &err);
     if (!scene) {
         fprintf(stderr, "nnxr: %s\n", err.message);
         return EXIT_ERROR;

@@ -86,3 +86,13 @@ nnxr_add_script_test(run_plugin_calls GPU COMMAND python3 ${NNXR_TEST_SRC}/run_p
 # docs/scenes.md carries the schema's own Markdown, so the reference cannot drift from the code.
 nnxr_add_script_test(docs_scenes_in_sync COMMAND python3 ${NNXR_TEST_SRC}/docs_in_sync.py
   ${CMAKE_SOURCE_DIR}/docs/scenes.md $<TARGET_FILE:nnxr> check --schema)
+
+# An install is a working prefix: plugins and shipped scenes are found there by name.
+nnxr_add_script_test(install_prefix GPU COMMAND sh -c "
+  rm -rf '${CMAKE_BINARY_DIR}/test-install' &&
+  '${CMAKE_COMMAND}' --install '${CMAKE_BINARY_DIR}' --prefix '${CMAKE_BINARY_DIR}/test-install' >/dev/null &&
+  cd '${NNXR_TEST_OUT}' &&
+  '${CMAKE_BINARY_DIR}/test-install/bin/nnxr' plugins | grep -q 'test-install/lib/nnxr/plugins/nnxr.example.so' &&
+  '${CMAKE_BINARY_DIR}/test-install/bin/nnxr' run default --headless --frames 2 --out install_run --validate &&
+  test -f install_run/frames/000001.png && test -f '${CMAKE_BINARY_DIR}/test-install/include/nnxr/plugin.h' &&
+  echo '1 passed, 0 failed'")
