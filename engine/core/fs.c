@@ -2,13 +2,13 @@
 #include "core/fs.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/atomic_file.h"
 #include "core/status.h"
 
 bool nnxr_is_dir(const char *path)
@@ -43,66 +43,28 @@ bool nnxr_mkdirs(const char *path, nnxr_error *err)
     return true;
 }
 
-static void fsync_parent(const char *path)
+bool nnxr_write_file_atomic(const char *path, const void *data, size_t len, nnxr_error *err)
 {
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash == dir)
-        slash[1] = '\0';
-    else if (slash)
-        *slash = '\0';
-    else
-        snprintf(dir, sizeof dir, ".");
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
+    nnxr_atomic_file af;
+    return nnxr_atomic_open(&af, path, err) && nnxr_atomic_write(&af, data, len, err) &&
+           nnxr_atomic_commit(&af, err);
 }
 
 bool nnxr_write_atomic_with(const char *path, bool (*write)(FILE *f, void *user), void *user,
                             nnxr_error *err)
 {
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-        return nnxr_fail(err, "%s: path too long", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f)
-        return nnxr_fail(err, "%s: cannot write: %s", tmp, strerror(errno));
-    bool ok = write(f, user);
-    ok = fflush(f) == 0 && ok;
-    ok = fsync(fileno(f)) == 0 && ok;
-    int saved = errno;
-    ok = fclose(f) == 0 && ok;
-    if (!ok) {
-        unlink(tmp);
-        return nnxr_fail(err, "%s: write failed: %s", path, strerror(saved));
-    }
-    if (rename(tmp, path) != 0) {
-        saved = errno;
-        unlink(tmp);
-        return nnxr_fail(err, "%s: cannot rename into place: %s", path, strerror(saved));
-    }
-    fsync_parent(path);
-    return true;
-}
-
-typedef struct bytes {
-    const void *data;
-    size_t len;
-} bytes;
-
-static bool write_bytes(FILE *f, void *user)
-{
-    const bytes *b = user;
-    return fwrite(b->data, 1, b->len, f) == b->len;
-}
-
-bool nnxr_write_file_atomic(const char *path, const void *data, size_t len, nnxr_error *err)
-{
-    bytes b = {data, len};
-    return nnxr_write_atomic_with(path, write_bytes, &b, err);
+    /* The writer fills memory; the bytes then go through the one atomic-write path. */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (!mem)
+        return nnxr_fail(err, "%s: out of memory", path);
+    bool ok = write(mem, user);
+    ok = fclose(mem) == 0 && ok;
+    ok = ok ? nnxr_write_file_atomic(path, text, len, err)
+            : nnxr_fail(err, "%s: could not produce the content", path);
+    free(text);
+    return ok;
 }
 
 char *nnxr_read_file(const char *path, size_t *len, nnxr_error *err)
