@@ -326,7 +326,9 @@ static bool run_frame(loop_state *st, const nnxr_view *view, double t, double dt
     /* 5. simulation: plugins' compute work on the shared buffers. */
     for (size_t i = 0; i < app->plugin_count; i++)
         if (app->plugins[i].compute) {
-            app->plugins[i].compute->record_compute(app->plugins[i].self, cmd, &frame);
+            /* The extension promises that earlier work is complete and visible. */
+            app->plugins[i].compute->record_compute(app->plugins[i].self,
+                                                    nnxr_recorder_external_cmd(st->rec), &frame);
             nnxr_recorder_external(st->rec);
         }
     nnxr_recorder_mark(st->rec, "compute", err);

@@ -96,3 +96,5 @@ nnxr_add_script_test(install_prefix GPU COMMAND sh -c "
   '${CMAKE_BINARY_DIR}/test-install/bin/nnxr' run default --headless --frames 2 --out install_run --validate &&
   test -f install_run/frames/000001.png && test -f '${CMAKE_BINARY_DIR}/test-install/include/nnxr/plugin.h' &&
   echo '1 passed, 0 failed'")
+nnxr_add_script_test(run_progress GPU COMMAND python3 ${NNXR_TEST_SRC}/run_progress.py
+  --nnxr $<TARGET_FILE:nnxr> --out ${NNXR_TEST_OUT}/run_progress)
