@@ -326,11 +326,8 @@ static bool get_float_array(const nnxr_config *c, const char *key, const double 
     }
     if (c->resolved) {
         nnxr_toml_value *r = nnxr_toml_set_array(c->resolved, key);
-        for (size_t i = 0; r && i < *out_len; i++) {
-            nnxr_toml_value *tmp = nnxr_toml_new_table();
-            nnxr_toml_push_copy(r, nnxr_toml_set_float(tmp, "v", out[i]));
-            nnxr_toml_free(tmp);
-        }
+        for (size_t i = 0; r && i < *out_len; i++)
+            nnxr_toml_push_float(r, out[i]);
     }
     return true;
 }
@@ -356,11 +353,8 @@ static bool get_int_array(const nnxr_config *c, const char *key, const int64_t *
     }
     if (c->resolved) {
         nnxr_toml_value *r = nnxr_toml_set_array(c->resolved, key);
-        for (size_t i = 0; r && i < *out_len; i++) {
-            nnxr_toml_value *tmp = nnxr_toml_new_table();
-            nnxr_toml_push_copy(r, nnxr_toml_set_integer(tmp, "v", out[i]));
-            nnxr_toml_free(tmp);
-        }
+        for (size_t i = 0; r && i < *out_len; i++)
+            nnxr_toml_push_integer(r, out[i]);
     }
     return true;
 }
@@ -388,9 +382,7 @@ static bool get_string_array(const nnxr_config *c, const char *key, const char *
     if (c->resolved) {
         nnxr_toml_value *r = nnxr_toml_set_array(c->resolved, key);
         for (size_t i = 0; r && i < *out_len; i++) {
-            nnxr_toml_value *tmp = nnxr_toml_new_table();
-            nnxr_toml_value *copy = nnxr_toml_push_copy(r, nnxr_toml_set_string(tmp, "v", out[i]));
-            nnxr_toml_free(tmp);
+            nnxr_toml_value *copy = nnxr_toml_push_string(r, out[i]);
             if (copy)
                 out[i] = nnxr_toml_string(copy);
         }

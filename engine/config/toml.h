@@ -37,6 +37,7 @@ nnxr_toml_value *nnxr_toml_parse(const char *text, size_t len, const char *name,
 nnxr_toml_value *nnxr_toml_parse_file(const char *path, nnxr_error *err);
 void nnxr_toml_free(nnxr_toml_value *root);
 
+/* For NULL (a missing key) returns a value equal to none of the types; its name is "none". */
 nnxr_toml_type nnxr_toml_type_of(const nnxr_toml_value *v);
 const char *nnxr_toml_type_name(nnxr_toml_type t); /* "string", "integer", "table", ... */
 int nnxr_toml_line(const nnxr_toml_value *v);      /* 1-based, where the value starts */
