@@ -1,0 +1,509 @@
+/* app/cli_bench_forces.c — `nnxr bench forces`: pair interactions per second of the latent
+ * cloud's step (sim/forces.h) on the chosen device for several n, next to the C reference
+ * (tests/bench/forces_ref.c, OpenMP + SIMD on all cores) and optionally PyTorch's dense
+ * formulation (tests/bench/torch_forces.py), both run as subprocesses in the same run; the
+ * ratios; peak memory at the largest n; and what the kernel's arithmetic intensity implies for
+ * a real GPU. Table on stdout, or one JSON object with --json. */
+#include "app/bench.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/fs.h"
+#include "core/status.h"
+#include "gpu/gpu.h"
+#include "sim/forces.h"
+
+#define MAX_SIZES 16
+/* Per pair in the kernel: 3 sub, 3 mul-add for r², 1 add ε², 1 inverse sqrt, 2 mul for
+ * inv³, 3 mul-add into the sum: 20 FLOP counting a mul-add as 2 and inversesqrt as 1. */
+#define FLOP_PER_PAIR 20.0
+
+typedef struct bench_opts {
+    uint32_t sizes[MAX_SIZES];
+    uint32_t size_count;
+    double seconds;          /* target time per measurement */
+    const char *ref;         /* path of forces_ref, NULL = beside the executable */
+    bool no_ref;
+    const char *torch;       /* path of torch_forces.py, NULL = don't run */
+    const char *python;      /* interpreter for it */
+    bool json;
+    nnxr_cloud_shape shape;
+    uint32_t ppi, wg, chunk;
+    bool plain_loads;
+    const char *device;
+} bench_opts;
+
+typedef struct result {
+    uint32_t n, steps;
+    double seconds, pairs_per_s;
+    double cpu_seconds;       /* CPU time of all our threads (lavapipe's too) in the run */
+    double ref_cpu_seconds, ref_seconds; /* the C reference's, < 0: not measured */
+    double ref_pairs_per_s;   /* < 0: not measured */
+    uint32_t ref_threads;
+    double torch_pairs_per_s; /* < 0: not measured */
+    uint32_t chunk, dispatches;
+    uint64_t gpu_bytes;
+} result;
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static double cpu_now(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec +
+           (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: nnxr bench forces [options]\n"
+            "  Pair interactions per second of the latent cloud's force step (all pairs,\n"
+            "  fp32) on the Vulkan device, next to the C reference (OpenMP + SIMD) measured\n"
+            "  in the same run.\n"
+            "  --sizes a,b,...   point counts (default 4096,16384,32768,65536)\n"
+            "  --seconds s       time per measurement, at least one step (default 2)\n"
+            "  --ref PATH        the C reference binary (default: forces_ref beside nnxr)\n"
+            "  --no-ref          skip the C reference\n"
+            "  --torch PATH      also run PyTorch's dense formulation (torch_forces.py)\n"
+            "  --python PATH     its interpreter (default /usr/bin/python3, where Debian's\n"
+            "                    python3-torch lives, else python3)\n"
+            "  --shape auto|tiles|block, --ppi k, --wg k, --chunk k, --plain-loads\n"
+            "                    kernel shape (see sim/forces.h)\n"
+            "  --device NAME     Vulkan device (index or name part)\n"
+            "  --json            one JSON object on stdout\n");
+}
+
+static bool parse_sizes(const char *s, bench_opts *o)
+{
+    o->size_count = 0;
+    while (*s) {
+        char *end;
+        unsigned long v = strtoul(s, &end, 10);
+        if (end == s || v < 1 || v > NNXR_CLOUD_MAX_POINTS || o->size_count == MAX_SIZES)
+            return false;
+        o->sizes[o->size_count++] = (uint32_t)v;
+        s = end;
+        if (*s == ',')
+            s++;
+        else if (*s)
+            return false;
+    }
+    return o->size_count > 0;
+}
+
+static int parse(int argc, char **argv, bench_opts *o)
+{
+    *o = (bench_opts){.sizes = {4096, 16384, 32768, 65536}, .size_count = 4, .seconds = 2.0};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        bool takes = true;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--json")) {
+            o->json = true;
+            takes = false;
+        } else if (!strcmp(a, "--plain-loads")) {
+            o->plain_loads = true;
+            takes = false;
+        } else if (!strcmp(a, "--no-ref")) {
+            o->no_ref = true;
+            takes = false;
+        } else if (!v) {
+            fprintf(stderr, "nnxr bench forces: option '%s' needs a value\n", a);
+            return 2;
+        } else if (!strcmp(a, "--sizes")) {
+            if (!parse_sizes(v, o)) {
+                fprintf(stderr, "nnxr bench forces: --sizes: expected up to %d point counts "
+                        "in 1..%u separated by commas, got '%s'\n", MAX_SIZES,
+                        NNXR_CLOUD_MAX_POINTS, v);
+                return 2;
+            }
+        } else if (!strcmp(a, "--seconds")) {
+            o->seconds = strtod(v, NULL);
+            if (!(o->seconds > 0 && o->seconds <= 600)) {
+                fprintf(stderr, "nnxr bench forces: --seconds: expected a number in (0, 600], "
+                        "got '%s'\n", v);
+                return 2;
+            }
+        } else if (!strcmp(a, "--ref")) {
+            o->ref = v;
+        } else if (!strcmp(a, "--torch")) {
+            o->torch = v;
+        } else if (!strcmp(a, "--python")) {
+            o->python = v;
+        } else if (!strcmp(a, "--device")) {
+            o->device = v;
+        } else if (!strcmp(a, "--shape")) {
+            if (!strcmp(v, "auto"))
+                o->shape = NNXR_CLOUD_SHAPE_AUTO;
+            else if (!strcmp(v, "tiles"))
+                o->shape = NNXR_CLOUD_SHAPE_TILES;
+            else if (!strcmp(v, "block"))
+                o->shape = NNXR_CLOUD_SHAPE_BLOCK;
+            else {
+                fprintf(stderr, "nnxr bench forces: --shape: expected auto, tiles or block, "
+                        "got '%s'\n", v);
+                return 2;
+            }
+        } else if (!strcmp(a, "--ppi") || !strcmp(a, "--wg") || !strcmp(a, "--chunk")) {
+            char *end;
+            unsigned long x = strtoul(v, &end, 10);
+            if (*end || end == v || x > 1u << 20) {
+                fprintf(stderr, "nnxr bench forces: %s: expected a count, got '%s'\n", a, v);
+                return 2;
+            }
+            *(!strcmp(a, "--ppi") ? &o->ppi : !strcmp(a, "--wg") ? &o->wg : &o->chunk) =
+                (uint32_t)x;
+        } else {
+            fprintf(stderr, "nnxr bench forces: unknown option '%s' (see --help)\n", a);
+            return 2;
+        }
+        if (takes)
+            i++;
+    }
+    return -1;
+}
+
+static float gauss(uint32_t *s)
+{
+    uint32_t x = *s;
+    x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+    uint32_t y = x;
+    y ^= y << 13, y ^= y >> 17, y ^= y << 5;
+    *s = y;
+    float u = ((float)(x >> 8) + 1.0f) / 16777217.0f, v = (float)(y >> 8) / 16777216.0f;
+    return sqrtf(-2.0f * logf(u)) * cosf(6.2831853f * v);
+}
+
+/* Measures the cloud's step at size n: a warm-up step, then steps in one submission until
+ * the target time is reached (the count is chosen from the warm-up). */
+static bool measure(nnxr_gpu *gpu, const bench_opts *o, uint32_t n, result *r,
+                    nnxr_error *err)
+{
+    nnxr_cloud_desc desc = {.n = n, .classes = 10, .shape = o->shape,
+                            .points_per_invocation = o->ppi, .workgroup = o->wg,
+                            .chunk = o->chunk, .plain_loads = o->plain_loads};
+    nnxr_cloud *c = NULL;
+    if (!nnxr_cloud_create(gpu, &desc, &c, err))
+        return false;
+    float *p4 = calloc((size_t)n, 16);
+    int32_t *labels = malloc((size_t)n * 4);
+    bool ok = p4 && labels;
+    uint32_t seed = 12345;
+    for (uint32_t i = 0; ok && i < n; i++) {
+        for (int a = 0; a < 3; a++)
+            p4[4 * i + a] = 0.6f * gauss(&seed);
+        labels[i] = (int32_t)(i % 11) - 1;
+    }
+    ok = ok && nnxr_cloud_upload(c, p4, NULL, p4, err);
+    nnxr_buffer *pred = NULL;
+    nnxr_buffer_desc bd = {.name = "bench.labels", .kind = NNXR_BUFFER_DEVICE,
+                           .size = (VkDeviceSize)n * 4};
+    nnxr_recorder *rec = NULL;
+    ok = ok && nnxr_buffer_create(gpu, &bd, &pred, err) &&
+         nnxr_buffer_upload(gpu, pred, 0, labels, (VkDeviceSize)n * 4, err) &&
+         nnxr_recorder_create(gpu, 0, &rec, err) && nnxr_cloud_bind_predictions(c, pred, err) &&
+         nnxr_recorder_begin(rec, err) && nnxr_cloud_record_machine_labels(c, rec, err) &&
+         nnxr_recorder_run(rec, err) && nnxr_cloud_bind_predictions(c, NULL, err);
+    nnxr_cloud_params p = nnxr_cloud_params_default();
+    double t0 = now();
+    ok = ok && nnxr_cloud_step(c, &p, 1, err);
+    double warm = now() - t0;
+    uint32_t steps = (uint32_t)fmin(1000.0, fmax(1.0, ceil(o->seconds / fmax(warm, 1e-6))));
+    ok = ok && nnxr_recorder_begin(rec, err) && nnxr_cloud_record_steps(c, rec, &p, steps, err);
+    t0 = now();
+    double c0 = cpu_now();
+    ok = ok && nnxr_recorder_run(rec, err);
+    double secs = now() - t0;
+    r->cpu_seconds = cpu_now() - c0;
+    if (ok) {
+        r->n = n;
+        r->steps = steps;
+        r->seconds = secs;
+        r->pairs_per_s = (double)n * n * steps / secs;
+        r->chunk = nnxr_cloud_chunk(c);
+        r->dispatches = nnxr_cloud_dispatches_per_step(c);
+        r->gpu_bytes = nnxr_cloud_gpu_bytes(c) + bd.size;
+    }
+    nnxr_recorder_destroy(rec);
+    nnxr_buffer_destroy(gpu, pred);
+    nnxr_cloud_destroy(c);
+    free(p4);
+    free(labels);
+    return ok;
+}
+
+/* What a baseline printed (its last line holding "pairs_per_s"); fields absent = −1. */
+typedef struct baseline {
+    double pairs_per_s, seconds, cpu_seconds, threads;
+} baseline;
+
+static double json_field(const char *line, const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = strstr(line, pat);
+    return p ? strtod(p + strlen(pat), NULL) : -1;
+}
+
+static bool run_baseline(const char *cmd, baseline *b, nnxr_error *err)
+{
+    b->pairs_per_s = b->seconds = b->cpu_seconds = b->threads = -1;
+    FILE *f = popen(cmd, "r");
+    if (!f)
+        return nnxr_fail(err, "cannot run '%s'", cmd);
+    char line[1024], last[1024] = "";
+    while (fgets(line, sizeof line, f))
+        if (strstr(line, "pairs_per_s"))
+            snprintf(last, sizeof last, "%s", line);
+    int status = pclose(f);
+    b->pairs_per_s = json_field(last, "pairs_per_s");
+    if (status != 0 || !(b->pairs_per_s > 0))
+        return nnxr_fail(err, "'%s' failed (exit status %d) or printed no pairs_per_s", cmd,
+                         status);
+    b->seconds = json_field(last, "seconds");
+    b->cpu_seconds = json_field(last, "cpu_seconds");
+    b->threads = json_field(last, "threads");
+    return true;
+}
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fprintf(f, "\\%c", *s);
+        else if ((unsigned char)*s < 0x20)
+            fprintf(f, "\\u%04x", *s);
+        else
+            fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void json_num(FILE *f, double v)
+{
+    if (v < 0 || !isfinite(v))
+        fputs("null", f);
+    else
+        fprintf(f, "%.6g", v);
+}
+
+int nnxr_bench_forces(int argc, char **argv)
+{
+    bench_opts o;
+    int rc = parse(argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+    char exe_dir[1024] = ".";
+    nnxr_exe_dir(exe_dir, sizeof exe_dir);
+    char ref[1200];
+    if (o.ref)
+        snprintf(ref, sizeof ref, "%s", o.ref);
+    else
+        snprintf(ref, sizeof ref, "%s/forces_ref", exe_dir);
+    bool use_ref = !o.no_ref;
+    if (use_ref && access(ref, X_OK) != 0) {
+        fprintf(stderr, "nnxr bench forces: C reference '%s' not found or not executable "
+                "(build the forces_ref target, or pass --ref PATH or --no-ref)\n", ref);
+        return 1;
+    }
+
+    nnxr_gpu_options go = {.device = o.device};
+    nnxr_gpu *gpu = NULL;
+    nnxr_error err;
+    if (!nnxr_gpu_create(&go, &gpu, &err)) {
+        fprintf(stderr, "nnxr bench forces: %s\n", err.message);
+        return 1;
+    }
+    const nnxr_gpu_info *info = nnxr_gpu_get_info(gpu);
+    result res[MAX_SIZES];
+    memset(res, 0, sizeof res);
+    uint64_t peak_rss_kib = 0, peak_gpu = 0;
+    uint32_t largest = 0;
+    nnxr_cloud_shape shape = o.shape;
+    uint32_t ppi = 0, wg = 0;
+    {
+        /* The resolved shape, for the report. */
+        nnxr_cloud_desc d = {.n = 64, .classes = 1, .shape = o.shape,
+                             .points_per_invocation = o.ppi, .workgroup = o.wg};
+        nnxr_cloud *c = NULL;
+        if (nnxr_cloud_create(gpu, &d, &c, &err)) {
+            shape = nnxr_cloud_get_shape(c);
+            nnxr_cloud_destroy(c);
+        }
+        ppi = shape == NNXR_CLOUD_SHAPE_BLOCK ? (o.ppi ? o.ppi : 16) : 1;
+        wg = o.wg ? o.wg : (shape == NNXR_CLOUD_SHAPE_BLOCK ? 64 : 128);
+    }
+    for (uint32_t k = 0; k < o.size_count; k++) {
+        result *r = &res[k];
+        r->ref_pairs_per_s = -1;
+        r->ref_seconds = -1;
+        r->ref_cpu_seconds = -1;
+        r->torch_pairs_per_s = -1;
+        if (!measure(gpu, &o, o.sizes[k], r, &err)) {
+            fprintf(stderr, "nnxr bench forces: n = %u: %s\n", o.sizes[k], err.message);
+            nnxr_gpu_destroy(gpu);
+            return 1;
+        }
+        if (o.sizes[k] >= largest) {
+            struct rusage ru;
+            getrusage(RUSAGE_SELF, &ru);
+            largest = o.sizes[k];
+            peak_rss_kib = (uint64_t)ru.ru_maxrss;
+            peak_gpu = r->gpu_bytes;
+        }
+        /* The baselines run while our device is idle, with the same time budget. */
+        double ref_secs = o.seconds, per_step = r->seconds / r->steps;
+        uint32_t ref_steps = (uint32_t)fmax(1.0, fmin(1000.0, ceil(ref_secs / fmax(per_step
+                                                                          / 2.0, 1e-6))));
+        char cmd[1600];
+        if (use_ref) {
+            snprintf(cmd, sizeof cmd, "'%s' %u %u", ref, r->n, ref_steps);
+            baseline b;
+            if (run_baseline(cmd, &b, &err)) {
+                r->ref_pairs_per_s = b.pairs_per_s;
+                r->ref_threads = b.threads > 0 ? (uint32_t)b.threads : 0;
+                r->ref_seconds = b.seconds;
+                r->ref_cpu_seconds = b.cpu_seconds;
+            } else {
+                fprintf(stderr, "nnxr bench forces: C reference: %s\n", err.message);
+            }
+        }
+        if (o.torch) {
+            const char *py = o.python ? o.python
+                                      : (access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3"
+                                                                               : "python3");
+            snprintf(cmd, sizeof cmd, "'%s' '%s' --n %u --seconds %g", py, o.torch, r->n,
+                     o.seconds);
+            baseline b;
+            if (run_baseline(cmd, &b, &err))
+                r->torch_pairs_per_s = b.pairs_per_s;
+            else
+                fprintf(stderr, "nnxr bench forces: PyTorch: %s\n", err.message);
+        }
+        if (!o.json)
+            fprintf(stderr, "n = %u done\n", r->n);
+    }
+
+    /* Arithmetic intensity of the kernel as it reads memory: the tile shape loads one vec4
+     * per j per workgroup (16 B shared by `wg` points), the block shape one vec4 per j per
+     * invocation (shared by `ppi` points in registers, and across lanes as a broadcast). */
+    double bytes_per_pair_tiles = 16.0 / (o.wg ? o.wg : 128);
+    double flop_per_byte_tiles = FLOP_PER_PAIR / bytes_per_pair_tiles;
+    /* The real-GPU goal: 50,000 points at 90 steps/s. */
+    double goal_pairs = 50000.0 * 50000.0 * 90.0;
+    double goal_flops = goal_pairs * FLOP_PER_PAIR;
+
+    const char *shape_name = shape == NNXR_CLOUD_SHAPE_BLOCK ? "block" : "tiles";
+    if (o.json) {
+        FILE *f = stdout;
+        fprintf(f, "{\"bench\": \"forces\", \"units\": {\"pairs_per_s\": \"pair interactions "
+                   "per second (n^2 per step)\", \"peak_rss\": \"bytes\", \"gpu_buffers\": "
+                   "\"bytes\"}, \"device\": {\"name\": ");
+        json_str(f, info->properties.deviceName);
+        fprintf(f, ", \"is_cpu\": %s, \"shape\": \"%s\", \"points_per_invocation\": %u, "
+                   "\"workgroup\": %u}, \"baseline\": {\"c_reference\": ",
+                info->is_cpu ? "true" : "false", shape_name, ppi, wg);
+        if (use_ref) {
+            json_str(f, ref);
+            fprintf(f, ", \"c_flags\": \"-O3 -march=native -fopenmp -fno-math-errno\"");
+        } else {
+            fputs("null", f);
+        }
+        fputs(", \"torch\": ", f);
+        if (o.torch)
+            json_str(f, o.torch);
+        else
+            fputs("null", f);
+        fputs("}, \"results\": [", f);
+        for (uint32_t k = 0; k < o.size_count; k++) {
+            const result *r = &res[k];
+            fprintf(f, "%s{\"n\": %u, \"steps\": %u, \"seconds\": %.6g, \"pairs_per_s\": ",
+                    k ? ", " : "", r->n, r->steps, r->seconds);
+            json_num(f, r->pairs_per_s);
+            fprintf(f, ", \"steps_per_s\": ");
+            json_num(f, r->steps / r->seconds);
+            fprintf(f, ", \"cpu_seconds\": ");
+            json_num(f, r->cpu_seconds);
+            fprintf(f, ", \"pairs_per_cpu_s\": ");
+            json_num(f, r->cpu_seconds > 0 ? (double)r->n * r->n * r->steps / r->cpu_seconds
+                                           : -1);
+            fprintf(f, ", \"chunk\": %u, \"dispatches_per_step\": %u, \"c_pairs_per_s\": ",
+                    r->chunk, r->dispatches);
+            json_num(f, r->ref_pairs_per_s);
+            fprintf(f, ", \"c_threads\": %u, \"ratio_vs_c\": ", r->ref_threads);
+            json_num(f, r->ref_pairs_per_s > 0 ? r->pairs_per_s / r->ref_pairs_per_s : -1);
+            double c_per_cpu = r->ref_cpu_seconds > 0 && r->ref_seconds > 0
+                                   ? r->ref_pairs_per_s * r->ref_seconds / r->ref_cpu_seconds
+                                   : -1;
+            fprintf(f, ", \"c_pairs_per_cpu_s\": ");
+            json_num(f, c_per_cpu);
+            fprintf(f, ", \"ratio_vs_c_per_cpu_s\": ");
+            json_num(f, c_per_cpu > 0 && r->cpu_seconds > 0
+                            ? (double)r->n * r->n * r->steps / r->cpu_seconds / c_per_cpu
+                            : -1);
+            fputs(", \"torch_pairs_per_s\": ", f);
+            json_num(f, r->torch_pairs_per_s);
+            fputs(", \"ratio_vs_torch\": ", f);
+            json_num(f, r->torch_pairs_per_s > 0 ? r->pairs_per_s / r->torch_pairs_per_s : -1);
+            fputc('}', f);
+        }
+        fprintf(f, "], \"memory\": {\"n\": %u, \"peak_rss\": %llu, \"gpu_buffers\": %llu}, "
+                   "\"model\": {\"flop_per_pair\": %.0f, \"tile_flop_per_byte\": %.1f, "
+                   "\"goal_pairs_per_s\": %.4g, \"goal_flops\": %.4g}}\n",
+                largest, (unsigned long long)peak_rss_kib * 1024ull,
+                (unsigned long long)peak_gpu, FLOP_PER_PAIR, flop_per_byte_tiles, goal_pairs,
+                goal_flops);
+    } else {
+        printf("nnxr bench forces — device: %s (%s), shape %s, %u point(s)/invocation, "
+               "workgroup %u\n", info->properties.deviceName, info->is_cpu ? "CPU" : "GPU",
+               shape_name, ppi, wg);
+        printf("%8s %7s %10s %12s %12s %8s %12s %8s\n", "n", "steps/s", "dispatches",
+               "G pairs/s", "C G pairs/s", "ratio", "torch G/s", "ratio");
+        for (uint32_t k = 0; k < o.size_count; k++) {
+            const result *r = &res[k];
+            printf("%8u %7.2f %10u %12.3f ", r->n, r->steps / r->seconds, r->dispatches,
+                   r->pairs_per_s / 1e9);
+            if (r->ref_pairs_per_s > 0)
+                printf("%12.3f %8.2f ", r->ref_pairs_per_s / 1e9,
+                       r->pairs_per_s / r->ref_pairs_per_s);
+            else
+                printf("%12s %8s ", "-", "-");
+            if (r->torch_pairs_per_s > 0)
+                printf("%12.3f %8.2f\n", r->torch_pairs_per_s / 1e9,
+                       r->pairs_per_s / r->torch_pairs_per_s);
+            else
+                printf("%12s %8s\n", "-", "-");
+        }
+        printf("peak memory at n = %u: maxrss %.1f MiB, GPU buffers %.2f MiB\n", largest,
+               peak_rss_kib / 1024.0, peak_gpu / 1048576.0);
+        printf("kernel: %.0f FLOP per pair; the tile shape reads %.3f B per pair from memory "
+               "(%.0f FLOP/B); 50,000 points at 90 steps/s = %.3g pairs/s = %.3g FLOP/s\n",
+               FLOP_PER_PAIR, bytes_per_pair_tiles, flop_per_byte_tiles, goal_pairs,
+               goal_flops);
+    }
+    /* With validation on (NNXR_VALIDATE=1, as in the tests) a message is a failure. */
+    uint32_t vmsgs = nnxr_gpu_validation_count(gpu);
+    nnxr_gpu_destroy(gpu);
+    if (vmsgs) {
+        fprintf(stderr, "nnxr bench forces: %u validation messages\n", vmsgs);
+        return 1;
+    }
+    return 0;
+}

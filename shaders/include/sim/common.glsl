@@ -1,0 +1,37 @@
+// include/sim/common.glsl — what the latent-cloud kernels share: the force step's push
+// constants and the softened pair repulsion, spelled as engine/sim/integrate.h spells it
+// for the CPU (k (x_i − x_j) / (|x_i − x_j|² + ε²)^{3/2}; k applied once per point, after
+// the sum, so the pair term is d · inv³ only).
+#ifndef SIM_COMMON_GLSL
+#define SIM_COMMON_GLSL
+
+// Push constants of sim/forces.comp (must match struct forces_push in engine/sim/forces.c).
+struct ForcePush {
+    uint n;        // points
+    uint j0;       // this dispatch's j-range [j0, j1)
+    uint j1;
+    uint first;    // 1: the first chunk writes spring + class terms, else it accumulates
+    float k_s;
+    float k_a;
+    float k_r;
+    float eps2;    // ε²
+};
+
+// acc += (xi − xj) / (|xi − xj|² + ε²)^{3/2}, two spellings of the same value:
+// SIM_REPEL for CPU devices (lavapipe lowers inversesqrt to 1/sqrt anyway; 1/(r² √r²) saves
+// a multiply there), SIM_REPEL_RSQ for GPUs, where inversesqrt is one special-function op
+// and sqrt + reciprocal would be two (the SFU is the second bottleneck after the FMAs).
+#define SIM_REPEL_RSQ(acc, xi, xj, eps2)                               \
+    {                                                                  \
+        vec3 d_ = (xi) - (xj);                                         \
+        float inv_ = inversesqrt(fma(d_.x, d_.x, fma(d_.y, d_.y, fma(d_.z, d_.z, (eps2))))); \
+        (acc) = fma(d_, vec3(inv_ * inv_ * inv_), (acc));              \
+    }
+#define SIM_REPEL(acc, xi, xj, eps2)                                   \
+    {                                                                  \
+        vec3 d_ = (xi) - (xj);                                         \
+        float r2_ = fma(d_.x, d_.x, fma(d_.y, d_.y, fma(d_.z, d_.z, (eps2)))); \
+        (acc) = fma(d_, vec3(1.0 / (r2_ * sqrt(r2_))), (acc));         \
+    }
+
+#endif

@@ -1,0 +1,36 @@
+#!/usr/bin/env python3
+"""tests/bench/check_forces_json.py — smoke test of `nnxr bench forces --json` (through the
+bench_forces driver): small sizes, one JSON object on stdout with the figures, units, device
+and the C baseline measured in the same run, all positive and consistent."""
+import json
+import subprocess
+import sys
+
+
+def main():
+    exe = sys.argv[1]
+    out = subprocess.run([exe, "--sizes", "1000,2048", "--seconds", "0.2", "--json"],
+                         capture_output=True, text=True, timeout=240)
+    if out.returncode != 0:
+        sys.exit("bench failed (%d): %s" % (out.returncode, out.stderr))
+    doc = json.loads(out.stdout)  # exactly one JSON document on stdout
+    assert doc["bench"] == "forces", doc
+    assert "pairs_per_s" in doc["units"], doc["units"]
+    assert doc["device"]["name"] and doc["device"]["shape"] in ("tiles", "block")
+    assert doc["baseline"]["c_reference"], doc["baseline"]
+    res = doc["results"]
+    assert [r["n"] for r in res] == [1000, 2048], res
+    for r in res:
+        assert r["steps"] >= 1 and r["seconds"] > 0, r
+        want = r["n"] ** 2 * r["steps"] / r["seconds"]
+        assert abs(r["pairs_per_s"] - want) <= 1e-3 * want, (r, want)
+        assert r["c_pairs_per_s"] > 0 and r["ratio_vs_c"] > 0, r
+        assert abs(r["ratio_vs_c"] - r["pairs_per_s"] / r["c_pairs_per_s"]) <= 1e-3 * r["ratio_vs_c"]
+    assert doc["memory"]["n"] == 2048 and doc["memory"]["peak_rss"] > 0
+    assert doc["memory"]["gpu_buffers"] >= 2048 * 16 * 4, doc["memory"]
+    print("ok:", ", ".join("n=%d %.3g pairs/s (%.2fx C)" % (r["n"], r["pairs_per_s"],
+                                                            r["ratio_vs_c"]) for r in res))
+
+
+if __name__ == "__main__":
+    main()
