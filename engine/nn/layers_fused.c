@@ -1,0 +1,267 @@
+/* nn/layers_fused.c — the fused tiny-MLP training step (shaders/nn/fused_mlp.comp): which
+ * networks it takes, the specialization constants that shape it (slices of layer 1, shared
+ * memory layout of the upper layers), a small cache of its pipelines per network shape, and
+ * the recording, split into dispatches of a bounded number of steps (lavapipe's loop cap). */
+#include "nn/layers_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/status.h"
+#include "nn/layers_push.h"
+
+/* Loop iterations one invocation may spend per dispatch (the cap is 65,535). */
+#define FUSED_ITER_BUDGET 30000u
+
+typedef struct fused_shape {
+    uint32_t wg, nl, d[5], batch, act, loss, opt, xf32, ks, s, label_i32, nch, maxw, ngrp;
+    uint32_t ng, g_w[5], g_b[5];
+    uint64_t shared_bytes;
+    uint32_t iters_per_step;
+} fused_shape;
+
+static bool why(char *buf, size_t size, const char *fmt, ...)
+{
+    if (buf && size) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(buf, size, fmt, ap);
+        va_end(ap);
+    }
+    return false;
+}
+
+static uint32_t round_up(uint32_t v, uint32_t m) { return (v + m - 1) / m * m; }
+
+/* Shape of the kernel for a network; false with the reason when it does not fit. */
+static bool fused_shape_of(const nnxr_nn *nn, const nnxr_nn_mlp_desc *d, nnxr_nn_format format,
+                           nnxr_nn_format label_format, fused_shape *f, char *w, size_t ws)
+{
+    memset(f, 0, sizeof *f);
+    const nnxr_gpu_info *info = nn->info;
+    if (!d)
+        return why(w, ws, "no network");
+    if (d->layers < 2 || d->layers > NNXR_NN_FUSED_MAX_LAYERS)
+        return why(w, ws, "%u dense layers (the fused step takes 2..%d)", d->layers,
+                   NNXR_NN_FUSED_MAX_LAYERS);
+    if (d->sizes[0] < 1 || d->sizes[0] > 4096)
+        return why(w, ws, "%u inputs (the fused step takes 1..4096)", d->sizes[0]);
+    for (uint32_t l = 1; l <= d->layers; l++)
+        if (d->sizes[l] < 1 || d->sizes[l] > NNXR_NN_FUSED_MAX_WIDTH)
+            return why(w, ws, "layer %u has %u units (the fused step takes 1..%d)", l,
+                       d->sizes[l], NNXR_NN_FUSED_MAX_WIDTH);
+    if (d->batch < 1 || d->batch > 64)
+        return why(w, ws, "batch %u (the fused step takes 1..64)", d->batch);
+    if ((unsigned)d->act > NNXR_NN_SIGMOID)
+        return why(w, ws, "activation %d", (int)d->act);
+    if (d->loss != NNXR_NN_LOSS_CE && d->loss != NNXR_NN_LOSS_MSE)
+        return why(w, ws, "loss %d", (int)d->loss);
+    if (d->opt != NNXR_NN_SGD && d->opt != NNXR_NN_ADAM)
+        return why(w, ws, "optimizer %d", (int)d->opt);
+    if (format != NNXR_NN_U8 && format != NNXR_NN_F32)
+        return why(w, ws, "data format %d", (int)format);
+    if (!info->shader_int64)
+        return why(w, ws, "the device lacks shaderInt64");
+    VkSubgroupFeatureFlags need = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
+    if ((info->subgroup_operations & need) != need || info->subgroup_size < 1)
+        return why(w, ws, "the device lacks subgroup arithmetic");
+    f->nl = d->layers;
+    for (uint32_t l = 0; l < 5; l++)
+        f->d[l] = l <= d->layers ? d->sizes[l] : 1;
+    f->batch = d->batch;
+    f->act = (uint32_t)d->act;
+    f->loss = (uint32_t)d->loss;
+    f->opt = (uint32_t)d->opt;
+    f->xf32 = format == NNXR_NN_F32;
+    f->label_i32 = label_format == NNXR_NN_I32;
+    /* Slices: 8 lanes (one SIMD chunk on lavapipe) cover the inputs, 16 at a time. */
+    uint32_t d0 = f->d[0], d1 = f->d[1];
+    f->ks = round_up((d0 + 7) / 8, 16);
+    f->s = (d0 + f->ks - 1) / f->ks;
+    f->ngrp = 4;
+    uint32_t lanes = f->batch > f->s ? f->batch : f->s;
+    f->wg = round_up(lanes < 8 ? 8 : lanes, 8);
+    uint32_t sgs = info->subgroup_size;
+    f->nch = (f->wg + sgs - 1) / sgs;
+    f->maxw = 1;
+    for (uint32_t l = 1; l <= f->nl; l++)
+        if (f->d[l] > f->maxw)
+            f->maxw = f->d[l];
+    /* Upper block groups: b1, then per upper layer its rows of W and its b, 8 floats each. */
+    uint32_t g = (d1 + 7) / 8;
+    for (uint32_t l = 2; l <= 4; l++) {
+        if (l <= f->nl) {
+            f->g_w[l] = g;
+            g += f->d[l] * ((f->d[l - 1] + 7) / 8);
+            f->g_b[l] = g;
+            g += (f->d[l] + 7) / 8;
+        } else {
+            f->g_w[l] = f->g_b[l] = g;
+        }
+    }
+    f->ng = g;
+    uint32_t dp1 = (d1 + 7) / 8;
+    f->shared_bytes = 2ull * f->batch * 4 + (uint64_t)f->s * f->batch * dp1 * 32 +
+                      (uint64_t)f->batch * dp1 * 32 + f->nch * 4 + 3ull * f->ng * 32 +
+                      (uint64_t)f->nch * (f->ng + 1) * 32;
+    if (f->shared_bytes > info->properties.limits.maxComputeSharedMemorySize)
+        return why(w, ws, "needs %llu bytes of shared memory (the device has %u)",
+                   (unsigned long long)f->shared_bytes,
+                   info->properties.limits.maxComputeSharedMemorySize);
+    if (f->wg > info->properties.limits.maxComputeWorkGroupInvocations)
+        return why(w, ws, "needs %u invocations per workgroup", f->wg);
+    /* Loop iterations per step: the runtime loops (sample groups x 16-input chunks, twice;
+     * parameter groups per lane) plus whatever the compiler leaves rolled. Measured on
+     * lavapipe for 784-8-8-10: ~280 per step against 114 for the runtime loops alone, so
+     * the estimate is four times the latter (the budget leaves another factor of two). */
+    uint32_t kc = f->ks / 16, groups = (f->batch + f->ngrp - 1) / f->ngrp;
+    f->iters_per_step = 4 * (2 * (groups + 1) * (kc + 1) + 2 * (f->ng / f->wg + 1) + 32);
+    return true;
+}
+
+bool nnxr_nn_fused_mlp_supported(const nnxr_nn *nn, const nnxr_nn_mlp_desc *d, char *w,
+                                 size_t ws)
+{
+    fused_shape f;
+    if (!nn)
+        return why(w, ws, "no nn kernels");
+    return fused_shape_of(nn, d, NNXR_NN_U8, NNXR_NN_U8, &f, w, ws);
+}
+
+static bool fused_kernel(nnxr_nn *nn, const fused_shape *f, bool vec_w, bool vec_x,
+                         nnxr_kernel **out, nnxr_error *err)
+{
+    uint32_t v[NN_FUSED_SPECS] = {
+        f->wg,       f->nl,       f->d[0],     f->d[1],     f->d[2],     f->d[3],
+        f->d[4],     f->batch,    f->act,      f->loss,     f->opt,      f->xf32,
+        f->ks,       f->s,        f->label_i32, f->nch,     f->maxw,     f->ng,
+        f->g_w[2],   f->g_b[2],   f->g_w[3],   f->g_b[3],   f->g_w[4],   f->g_b[4],
+        f->ngrp,     vec_w,       vec_x,
+    };
+    for (uint32_t i = 0; i < nn->fused_count; i++)
+        if (memcmp(nn->fused[i].specs, v, sizeof v) == 0) {
+            *out = nn->fused[i].kernel;
+            return true;
+        }
+    if (nn->fused_count == NN_FUSED_CACHE) {
+        /* Forget the oldest shape (its pipeline may still be in a recording: keep it simple
+         * and refuse instead). */
+        return nnxr_fail(err, "nnxr_nn_fused_mlp_steps: more than %d network shapes",
+                         NN_FUSED_CACHE);
+    }
+    nnxr_spec_constant specs[NN_FUSED_SPECS];
+    for (uint32_t i = 0; i < NN_FUSED_SPECS; i++)
+        specs[i] = nnxr_spec_u32(i, v[i]);
+    char name[64];
+    snprintf(name, sizeof name, "nn/fused_mlp.comp %u-%u-%u-%u b%u", f->d[0], f->d[1], f->d[2],
+             f->d[3], f->batch);
+    nnxr_kernel_desc d = {.name = name,
+                          .shader = "nn/fused_mlp.comp",
+                          .buffer_count = 10,
+                          .written_mask = (1u << 0) | (1u << 1) | (1u << 2) | (1u << 9),
+                          .push_size = sizeof(nn_fused_push),
+                          .specs = specs,
+                          .spec_count = NN_FUSED_SPECS};
+    nnxr_kernel *k;
+    if (!nnxr_kernel_create(nn->gpu, &d, &k, err))
+        return nnxr_fail_prefix(err, "nnxr_nn_fused_mlp_steps");
+    memcpy(nn->fused[nn->fused_count].specs, v, sizeof v);
+    nn->fused[nn->fused_count].kernel = k;
+    nn->fused_count++;
+    *out = k;
+    return true;
+}
+
+static uint64_t mlp_params(const nnxr_nn_mlp_desc *d)
+{
+    uint64_t n = 0;
+    for (uint32_t l = 1; l <= d->layers; l++)
+        n += (uint64_t)d->sizes[l] * d->sizes[l - 1] + d->sizes[l];
+    return n;
+}
+
+bool nnxr_nn_fused_mlp_steps(nnxr_nn_tape *t, const nnxr_nn_fused_args *a, nnxr_error *err)
+{
+    const char *what = "nnxr_nn_fused_mlp_steps";
+    if (!t || !a)
+        return nnxr_fail(err, "%s: no %s", what, t ? "arguments" : "tape");
+    fused_shape f;
+    char reason[256];
+    if (!fused_shape_of(t->nn, &a->net, a->format, a->label_format, &f, reason, sizeof reason))
+        return nnxr_fail(err, "%s: network not supported: %s", what, reason);
+    if (a->steps < 1)
+        return nnxr_fail(err, "%s: steps is 0", what);
+    if (a->count < 1)
+        return nnxr_fail(err, "%s: count is 0", what);
+    if ((uint64_t)a->count * a->net.batch > UINT32_MAX / 2 ||
+        (uint64_t)a->count * a->net.sizes[0] > UINT32_MAX / 2)
+        return nnxr_fail(err, "%s: data set of %u samples is too large", what, a->count);
+    bool ce = a->net.loss == NNXR_NN_LOSS_CE;
+    if (ce && !nn_present(a->labels))
+        return nnxr_fail(err, "%s: softmax-CE needs labels", what);
+    if (!ce && !nn_present(a->targets))
+        return nnxr_fail(err, "%s: MSE needs targets", what);
+    bool adam = a->net.opt == NNXR_NN_ADAM;
+    uint64_t np = mlp_params(&a->net);
+    uint32_t d0 = a->net.sizes[0], dout = a->net.sizes[a->net.layers];
+    uint64_t src_elems = a->format == NNXR_NN_U8 ? ((uint64_t)a->count * d0 + 3) / 4
+                                                 : (uint64_t)a->count * d0;
+    uint64_t lab_elems = a->label_format == NNXR_NN_I32 ? a->count : ((uint64_t)a->count + 3) / 4;
+    nnxr_nn_mem none = {0};
+    nn_arg args[10] = {
+        {"params", a->params, np, false},
+        {"state1", a->state1, np, false},
+        {"state2", a->state2, np, !adam},
+        {"hparams", a->hparams, NNXR_NN_HPARAMS_SIZE / 4, false},
+        {"src", a->src, src_elems, false},
+        {"index", a->index, a->count, true},
+        {"labels", ce ? a->labels : none, lab_elems, true},
+        {"mask", ce ? a->mask : none, a->count, true},
+        {"targets", ce ? none : a->targets, (uint64_t)a->count * dout, true},
+        {"stats", a->stats, NNXR_NN_STATS, true},
+    };
+    /* The element offset each argument gets from its bound (aligned-down) range start
+     * (nn_bind's rule) decides which pipeline the alignment allows. */
+    VkDeviceSize al = t->nn->align;
+    uint32_t o_p = (uint32_t)((a->params.offset % al) / 4), o_s1 = (uint32_t)((a->state1.offset % al) / 4);
+    uint32_t o_s2 = (uint32_t)((a->state2.offset % al) / 4), o_x = (uint32_t)((a->src.offset % al) / 4);
+    bool vec_w = d0 % 8 == 0 && o_p % 8 == 0 && o_s1 % 8 == 0 && (!adam || o_s2 % 8 == 0);
+    bool vec_x = a->format == NNXR_NN_U8 ? d0 % 16 == 0 && o_x % 4 == 0 : d0 % 8 == 0 && o_x % 8 == 0;
+    nnxr_kernel *k;
+    nnxr_binding *b;
+    uint32_t offs[10];
+    if (!fused_kernel(t->nn, &f, vec_w, vec_x, &k, err) ||
+        !nn_bind_kernel(t, k, 0, 0, what, args, 10, &k, &b, offs, err))
+        return false;
+    float scale = a->scale != 0.0f ? a->scale : a->format == NNXR_NN_U8 ? 1.0f / 255.0f : 1.0f;
+    nn_fused_push p = {.count = a->count,
+                       .flags = (nn_present(a->index) ? NN_FUSED_INDEX : 0u) |
+                                (ce && nn_present(a->mask) ? NN_FUSED_MASK : 0u) |
+                                (nn_present(a->stats) ? NN_FUSED_STATS : 0u),
+                       .scale = scale,
+                       .offset = a->offset,
+                       .p_off = offs[0],
+                       .s1_off = offs[1],
+                       .s2_off = offs[2],
+                       .hp_off = offs[3],
+                       .src_off = offs[4],
+                       .index_off = offs[5],
+                       .labels_off = offs[6],
+                       .mask_off = offs[7],
+                       .targets_off = offs[8],
+                       .stats_off = offs[9]};
+    uint32_t per = FUSED_ITER_BUDGET / f.iters_per_step;
+    if (per < 1)
+        per = 1;
+    for (uint32_t done = 0; done < a->steps;) {
+        uint32_t n = a->steps - done < per ? a->steps - done : per;
+        p.step_first = t->step + done;
+        p.steps = n;
+        if (!nn_dispatch(t, k, b, &p, sizeof p, 1, 1, 1, err))
+            return false;
+        done += n;
+    }
+    t->step += a->steps;
+    return true;
+}

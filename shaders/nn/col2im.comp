@@ -1,0 +1,44 @@
+// nn/col2im.comp — the input gradient of a conv2d from its column gradient: for samples
+// n0..n0+nb-1, dx[n][ch][y][x] = sum over taps (p, q) whose output (y-p+pad, x-q+pad) lies in
+// the output image of dcol[s][(ch*k+p)*k+q][oy*ow+ox], plus the old dx with CONV_ACCUMULATE,
+// times act'(dx_y) when an activation is given (as the GEMM epilogue: the derivative
+// multiplies the whole sum). A gather (each input element sums its own taps), so
+// no two invocations write one element.
+#version 450
+#include "nn/common.glsl"
+layout(local_size_x = 256) in;
+layout(std430, binding = 0) readonly buffer DCol { float dcol[]; };
+layout(std430, binding = 1) buffer DX { float dx[]; };
+layout(std430, binding = 2) readonly buffer DXY { float dxy[]; };
+layout(push_constant) uniform Push {
+    uint n0, nb, c, h, w, k, oh, ow, pad, x_off, col_off, y_off, flags, total;
+} pc;
+
+void main()
+{
+    uint hw = pc.h * pc.w, ohw = pc.oh * pc.ow, kk = pc.k * pc.k;
+    uint act = (pc.flags >> 4u) & 3u;
+    uint stride = gl_NumWorkGroups.x * 256u;
+    for (uint i = gl_GlobalInvocationID.x; i < pc.total; i += stride) {
+        uint xx = i % pc.w, yy = (i / pc.w) % pc.h;
+        uint ch = (i / hw) % pc.c, s = i / (hw * pc.c);
+        uint base = pc.col_off + (s * pc.c + ch) * kk * ohw;
+        float sum = 0.0;
+        for (uint p = 0u; p < pc.k; p++) {
+            int oy = int(yy + pc.pad) - int(p);
+            if (oy < 0 || oy >= int(pc.oh))
+                continue;
+            for (uint q = 0u; q < pc.k; q++) {
+                int ox = int(xx + pc.pad) - int(q);
+                if (ox >= 0 && ox < int(pc.ow))
+                    sum += dcol[base + (p * pc.k + q) * ohw + uint(oy) * pc.ow + uint(ox)];
+            }
+        }
+        uint g = (pc.n0 * pc.c) * hw + i;
+        if ((pc.flags & 1u) != 0u)
+            sum += dx[pc.x_off + g];
+        if (act != 0u)
+            sum *= nn_act_deriv_y(act, dxy[pc.y_off + g]);
+        dx[pc.x_off + g] = sum;
+    }
+}

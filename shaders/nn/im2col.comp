@@ -1,0 +1,28 @@
+// nn/im2col.comp — the column matrices of a conv2d: for samples n0..n0+nb-1 of
+// x[batch][c][h][w], col[s][(ch*k + p)*k + q][oy*ow + ox] = x[n0+s][ch][oy+p-pad][ox+q-pad],
+// 0 outside the image. One invocation per column element (grid-stride).
+#version 450
+layout(local_size_x = 256) in;
+layout(std430, binding = 0) readonly buffer X { float x[]; };
+layout(std430, binding = 1) writeonly buffer Col { float col[]; };
+layout(push_constant) uniform Push {
+    uint n0, nb, c, h, w, k, oh, ow, pad, x_off, col_off, y_off, flags, total;
+} pc;
+
+void main()
+{
+    uint ohw = pc.oh * pc.ow, kk = pc.k * pc.k, ckk = pc.c * kk;
+    uint stride = gl_NumWorkGroups.x * 256u;
+    for (uint i = gl_GlobalInvocationID.x; i < pc.total; i += stride) {
+        uint pix = i % ohw;
+        uint r = (i / ohw) % ckk;
+        uint s = i / (ohw * ckk);
+        uint q = r % pc.k, p = (r / pc.k) % pc.k, ch = r / kk;
+        int iy = int(pix / pc.ow + p) - int(pc.pad);
+        int ix = int(pix % pc.ow + q) - int(pc.pad);
+        float v = 0.0;
+        if (iy >= 0 && iy < int(pc.h) && ix >= 0 && ix < int(pc.w))
+            v = x[pc.x_off + (((pc.n0 + s) * pc.c + ch) * pc.h + uint(iy)) * pc.w + uint(ix)];
+        col[pc.col_off + i] = v;
+    }
+}
