@@ -8,6 +8,7 @@
 #include "config/config.h"
 #include "core/log.h"
 #include "core/status.h"
+#include "render/renderer.h"
 
 /* ---- services ------------------------------------------------------------------------------ */
 
@@ -61,6 +62,15 @@ static const void *service(const nnxr_host *host, const char *id)
         if (!nnxr_app_ensure_gpu(app, &err))
             return NULL;
         return &app->gpu_api;
+    }
+    if (!strcmp(id, NNXR_SERVICE_MODEL))
+        return app->trainer ? &app->model_api : NULL;
+    /* The renderer's table is immutable: each plugin makes (and frees) its own context. */
+    if (!strcmp(id, NNXR_SERVICE_RENDER)) {
+        nnxr_error err;
+        if (!nnxr_app_ensure_gpu(app, &err) || !nnxr_gpu_get_info(app->gpu)->queue_graphics)
+            return NULL;
+        return nnxr_render_api_get();
     }
     return NULL;
 }
@@ -143,6 +153,9 @@ uint32_t nnxr_app_shutdown(nnxr_app *app)
     for (size_t i = 0; i < app->queue_len; i++)
         free((void *)app->queue[(app->queue_head + i) % NNXR_COMMAND_QUEUE].values);
     app->queue_len = 0;
+    nnxr_trainer_destroy(app->trainer);
+    app->trainer = NULL;
+    nnxr_train_data_free(&app->train_data);
     uint32_t validation = 0;
     if (app->gpu) {
         validation = nnxr_gpu_validation_count(app->gpu);
@@ -240,4 +253,95 @@ void nnxr_app_apply_commands(nnxr_app *app)
         }
         free((void *)cmd.values);
     }
+}
+
+/* ---- training ----------------------------------------------------------------------------- */
+
+static void train_publish(void *user, const char *name, double value)
+{
+    nnxr_app *app = user;
+    /* Epoch metrics come in the middle of a frame: stamp them with the steps taken. */
+    app->metrics.step = nnxr_trainer_step(app->trainer);
+    nnxr_metrics_publish(&app->metrics, name, value);
+}
+
+static bool on_set_hparam(void *user, const nnxr_command *cmd, nnxr_error *err)
+{
+    return nnxr_trainer_set_hparam(user, cmd->name, cmd->value, err);
+}
+
+static bool on_add_neuron(void *user, const nnxr_command *cmd, nnxr_error *err)
+{
+    if (cmd->layer < 0)
+        return nnxr_fail(err, "add_neuron: layer %d", (int)cmd->layer);
+    return nnxr_trainer_add_neuron(user, (uint32_t)cmd->layer, err);
+}
+
+static bool on_remove_neuron(void *user, const nnxr_command *cmd, nnxr_error *err)
+{
+    if (cmd->layer < 0 || cmd->index < 0)
+        return nnxr_fail(err, "remove_neuron: layer %d, index %d", (int)cmd->layer,
+                         (int)cmd->index);
+    return nnxr_trainer_remove_neuron(user, (uint32_t)cmd->layer, (uint32_t)cmd->index, err);
+}
+
+static bool on_set_weights(void *user, const nnxr_command *cmd, nnxr_error *err)
+{
+    if (cmd->layer < 0 || cmd->index < 0)
+        return nnxr_fail(err, "set_weights: layer %d, index %d", (int)cmd->layer,
+                         (int)cmd->index);
+    return nnxr_trainer_set_neuron_weights(user, (uint32_t)cmd->layer, (uint32_t)cmd->index,
+                                           cmd->values, cmd->value_count, err);
+}
+
+/* EVALUATE: the validation loss and accuracy now (what AIive's drag needs at hand speed).
+ * With name "full" also every output plugins read (predictions, class means, probe; for a
+ * VAE mu of every training sample). */
+static bool on_evaluate(void *user, const nnxr_command *cmd, nnxr_error *err)
+{
+    nnxr_train_set set = nnxr_trainer_eval_set(user);
+    if (strcmp(cmd->name, "full"))
+        return nnxr_trainer_evaluate_quick(user, set, NULL, err);
+    return nnxr_trainer_evaluate(user, set, NULL, err) &&
+           (nnxr_trainer_model(user)->desc.kind != NNXR_MODEL_VAE ||
+            nnxr_trainer_evaluate(user, NNXR_SET_TRAIN, NULL, err));
+}
+
+bool nnxr_app_start_training(nnxr_app *app, nnxr_error *err)
+{
+    nnxr_scene *s = app->scene;
+    if (app->trainer || !s || !strcmp(s->model.kind, "none"))
+        return true;
+    nnxr_train_config cfg;
+    if (!nnxr_train_data_load_scene(s, &app->train_data, err) ||
+        !nnxr_train_config_from_scene(s, &app->train_data.data, &cfg, err) ||
+        !nnxr_app_ensure_gpu(app, err))
+        return false;
+    cfg.publish = train_publish;
+    cfg.publish_user = app;
+    if (!nnxr_trainer_create(app->gpu, &cfg, &app->train_data.data, &app->trainer, err))
+        return nnxr_fail_prefix(err, "%s: [model] %s", s->path, s->model.kind);
+    nnxr_trainer_fill_model_api(app->trainer, &app->model_api);
+    nnxr_app_set_handler(app, NNXR_CMD_SET_HPARAM, on_set_hparam, app->trainer);
+    nnxr_app_set_handler(app, NNXR_CMD_ADD_NEURON, on_add_neuron, app->trainer);
+    nnxr_app_set_handler(app, NNXR_CMD_REMOVE_NEURON, on_remove_neuron, app->trainer);
+    nnxr_app_set_handler(app, NNXR_CMD_SET_WEIGHTS, on_set_weights, app->trainer);
+    nnxr_app_set_handler(app, NNXR_CMD_EVALUATE, on_evaluate, app->trainer);
+    const nnxr_model *m = nnxr_trainer_model(app->trainer);
+    NNXR_INFO("training a %s of %zu parameters on %u samples", s->model.kind, m->param_count,
+              nnxr_trainer_train_count(app->trainer));
+    return true;
+}
+
+bool nnxr_app_train_frame(nnxr_app *app, nnxr_error *err)
+{
+    if (!app->trainer)
+        return true;
+    nnxr_train_report rep;
+    if (!nnxr_trainer_frame(app->trainer, app->paused, &rep, err))
+        return false;
+    if (rep.diverged)
+        app->paused = true;
+    app->train_step = nnxr_trainer_step(app->trainer);
+    return true;
 }

@@ -8,6 +8,7 @@
 #include "app/plugins.h"
 #include "config/scene.h"
 #include "gpu/gpu.h"
+#include "nn/trainer.h"
 #include "nnxr/gpu.h"
 #include "nnxr/plugin.h"
 #include "nnxr/render.h"
@@ -49,6 +50,11 @@ typedef struct nnxr_app {
     nnxr_plugin_instance plugins[NNXR_SCENE_MAX_PLUGINS];
     size_t plugin_count;
 
+    /* The scene's model, when it has one (nnxr_app_start_training). */
+    nnxr_trainer *trainer;
+    nnxr_train_data_owned train_data;
+    nnxr_model_api model_api;
+
     bool paused;
     bool quit;
     bool screenshot; /* write this frame's image whatever frame_every says */
@@ -59,11 +65,19 @@ typedef struct nnxr_app {
 /* Metrics are written to jsonl_path when it is not NULL. */
 bool nnxr_app_init(nnxr_app *app, nnxr_scene *scene, const nnxr_gpu_options *gpu_options,
                    const char *jsonl_path, nnxr_error *err);
-/* Destroys the plugins (release, destroy, dlclose), then the GPU. Returns the number of
+/* Destroys the plugins (release, destroy, dlclose), then the trainer, then the GPU. Returns the number of
  * validation messages the GPU reported over its life. */
 uint32_t nnxr_app_shutdown(nnxr_app *app);
 
 bool nnxr_app_ensure_gpu(nnxr_app *app, nnxr_error *err);
+
+/* When the scene has a [model]: loads its data, creates the trainer (and the GPU), registers
+ * the training commands (set_hparam, add_neuron, remove_neuron, set_weights, evaluate) and
+ * serves "nnxr.model". Call before nnxr_app_load_plugins so plugins find the model. */
+bool nnxr_app_start_training(nnxr_app *app, nnxr_error *err);
+
+/* One frame's training (nothing while paused); a diverging run pauses the app. */
+bool nnxr_app_train_frame(nnxr_app *app, nnxr_error *err);
 
 /* Loads and creates every [[plugin]] of the scene, in order; stops at the first refusal
  * with its id, path and reason (file:line of its table). */

@@ -16,7 +16,7 @@
 #include "core/fs.h"
 #include "core/log.h"
 #include "core/status.h"
-#include "render/offscreen.h"
+#include "render/target.h"
 #include "render/png_writer.h"
 
 enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_VALIDATION = 3 };
@@ -89,7 +89,8 @@ static const char run_usage[] =
     "  --help              this text\n"
     "\n"
     "A headless run writes under the output folder: frames/NNNNNN.png (every [view]\n"
-    "frame_every frames, and the last), metrics.jsonl, scene.resolved.toml, summary.json.\n"
+    "frame_every frames, and the last), metrics.jsonl, scene.resolved.toml, summary.json;\n"
+    "a scene with a [model] also checkpoint.npz and the [train] export files.\n"
     "Exit status: 0 done, 1 error, 2 bad usage, 3 validation messages were reported.\n";
 
 static bool parse_number(const char *flag, const char *text, double *out)
@@ -245,7 +246,8 @@ static bool write_summary(FILE *f, void *user)
 
 typedef struct loop_state {
     nnxr_app *app;
-    nnxr_offscreen *target;
+    nnxr_target target;
+    bool window;          /* the target is a desktop window */
     nnxr_recorder *rec;
     nnxr_png_writer *png;
     char out[4096];
@@ -283,12 +285,12 @@ static void progress(const loop_state *st, double elapsed, bool final)
 static bool write_frame(loop_state *st, uint64_t index, nnxr_error *err)
 {
     nnxr_render_target_info ti;
-    nnxr_offscreen_info(st->target, &ti);
+    nnxr_target_info(&st->target, &ti);
     size_t bytes = (size_t)ti.width * ti.height * 4;
     uint8_t *rgba = malloc(bytes);
     if (!rgba)
         return nnxr_fail(err, "out of memory for a frame");
-    if (!nnxr_offscreen_pixels(st->target, rgba, err)) {
+    if (!nnxr_target_pixels(&st->target, rgba, err)) {
         free(rgba);
         return false;
     }
@@ -299,8 +301,48 @@ static bool write_frame(loop_state *st, uint64_t index, nnxr_error *err)
     return true;
 }
 
-static bool run_frame(loop_state *st, const nnxr_view *view, double t, double dt,
-                      nnxr_error *err)
+/* Plugins build their pipelines for the target (again, after a window resize). */
+static bool prepare_plugins(loop_state *st, nnxr_error *err)
+{
+    nnxr_app *app = st->app;
+    nnxr_render_target_info ti;
+    nnxr_target_info(&st->target, &ti);
+    for (size_t i = 0; i < app->plugin_count; i++) {
+        nnxr_plugin_instance *p = &app->plugins[i];
+        if (!p->draw)
+            continue;
+        if (p->prepared && p->draw->release)
+            p->draw->release(p->self);
+        p->prepared = false;
+        nnxr_error perr;
+        nnxr_error_clear(&perr);
+        if (p->draw->prepare && !p->draw->prepare(p->self, &ti, &perr))
+            return nnxr_fail(err, "plugin '%s' (%s) cannot draw into the %ux%u target: %s",
+                             p->id, p->lib.path, ti.width, ti.height, perr.message);
+        p->prepared = true;
+    }
+    return true;
+}
+
+/* The desktop window's input: its camera moves inside the poll; keys become commands. */
+static void window_input(loop_state *st, double dt)
+{
+    nnxr_window_input in;
+    nnxr_window_poll(st->target.window, dt, &in);
+    nnxr_error err;
+    if (in.quit)
+        st->app->quit = true;
+    if (in.toggle_pause) {
+        nnxr_command c = {.kind = NNXR_CMD_TOGGLE_PAUSE};
+        nnxr_app_push_command(st->app, &c, &err);
+    }
+    if (in.screenshot) {
+        nnxr_command c = {.kind = NNXR_CMD_SCREENSHOT};
+        nnxr_app_push_command(st->app, &c, &err);
+    }
+}
+
+static bool run_frame(loop_state *st, double t, double dt, nnxr_error *err)
 {
     nnxr_app *app = st->app;
     nnxr_frame frame = {.index = app->frame, .time = t, .dt = dt, .paused = app->paused,
@@ -309,7 +351,9 @@ static bool run_frame(loop_state *st, const nnxr_view *view, double t, double dt
     app->metrics.step = app->train_step;
     app->metrics.time = t;
 
-    /* 1. input: no input source in this build (desktop, XR and replay input come later). */
+    /* 1. input: the desktop window's mouse and keys (XR and replay input come later). */
+    if (st->window)
+        window_input(st, dt);
     /* 2. plugins read the frame (gesture plugins queue commands here). */
     for (size_t i = 0; i < app->plugin_count; i++)
         if (app->plugins[i].update)
@@ -322,7 +366,17 @@ static bool run_frame(loop_state *st, const nnxr_view *view, double t, double dt
         return false;
     VkCommandBuffer cmd = nnxr_recorder_cmd(st->rec);
     nnxr_recorder_mark(st->rec, "start", err);
-    /* 4. training: the trainer records its steps here (the training module's seam). */
+    /* 4. training: as many optimizer steps as fit [train] budget_ms, replayed from the
+     * trainer's own recording in one submission; the barrier puts this frame's work after
+     * it (a barrier's first scope reaches back through earlier submissions on the queue). */
+    if (app->trainer) {
+        if (!nnxr_app_train_frame(app, err))
+            return false;
+        nnxr_recorder_barrier(st->rec);
+        frame.paused = app->paused;
+        frame.train_step = app->train_step;
+        app->metrics.step = app->train_step;
+    }
     /* 5. simulation: plugins' compute work on the shared buffers. */
     for (size_t i = 0; i < app->plugin_count; i++)
         if (app->plugins[i].compute) {
@@ -332,16 +386,40 @@ static bool run_frame(loop_state *st, const nnxr_view *view, double t, double dt
             nnxr_recorder_external(st->rec);
         }
     nnxr_recorder_mark(st->rec, "compute", err);
-    /* 6. drawing, once per view. */
-    nnxr_offscreen_begin(st->target, cmd);
-    for (size_t i = 0; i < app->plugin_count; i++)
-        if (app->plugins[i].draw && app->plugins[i].prepared)
-            app->plugins[i].draw->record_draw(app->plugins[i].self, cmd, view, &frame);
-    nnxr_offscreen_end(st->target, cmd, true);
-    nnxr_recorder_external(st->rec);
+    /* 6. drawing, once per view, into the target's image (a window's may have to be remade
+     * first, or there is none while it is minimised). */
+    bool last = st->max_frames && app->frame + 1 >= st->max_frames;
+    bool due = (!st->window && app->frame % (uint64_t)app->scene->view.frame_every == 0) ||
+               last || app->screenshot;
+    due = due && nnxr_target_can_read(&st->target);
+    nnxr_window_frame got = nnxr_target_acquire(&st->target, err);
+    if (got == NNXR_WINDOW_RESIZED) {
+        if (!prepare_plugins(st, err))
+            return false;
+        got = nnxr_target_acquire(&st->target, err);
+    }
+    if (got == NNXR_WINDOW_ERROR)
+        return false;
+    bool drawn = got == NNXR_WINDOW_READY;
+    if (drawn) {
+        nnxr_view views[2];
+        uint32_t nviews = nnxr_target_views(&st->target, views, 2);
+        nnxr_target_begin(&st->target, cmd);
+        for (uint32_t v = 0; v < nviews; v++)
+            for (size_t i = 0; i < app->plugin_count; i++)
+                if (app->plugins[i].draw && app->plugins[i].prepared)
+                    app->plugins[i].draw->record_draw(app->plugins[i].self, cmd, &views[v],
+                                                      &frame);
+        nnxr_target_end(&st->target, cmd, due);
+        nnxr_recorder_external(st->rec);
+    }
     nnxr_recorder_mark(st->rec, "draw", err);
-    /* 7. present: one submission for the frame, then the PNG. */
-    if (!nnxr_recorder_run(st->rec, err))
+    /* 7. present: one submission for the frame (presented in a window), then the PNG. */
+    bool resized = false;
+    if (drawn ? !nnxr_target_submit(&st->target, st->rec, &resized, err)
+              : !nnxr_recorder_run(st->rec, err))
+        return false;
+    if (resized && !prepare_plugins(st, err))
         return false;
     double t0, t1, t2;
     if (nnxr_recorder_mark_ns(st->rec, "start", &t0) &&
@@ -351,9 +429,7 @@ static bool run_frame(loop_state *st, const nnxr_view *view, double t, double dt
         st->draw_ns += t2 - t1;
         st->timed_frames++;
     }
-    bool last = st->max_frames && app->frame + 1 >= st->max_frames;
-    bool due = app->frame % (uint64_t)app->scene->view.frame_every == 0 || last ||
-               app->screenshot;
+    due = due && drawn && !resized;
     app->screenshot = false;
     st->last_written = due;
     if (due && !write_frame(st, app->frame, err))
@@ -363,17 +439,28 @@ static bool run_frame(loop_state *st, const nnxr_view *view, double t, double dt
     return true;
 }
 
+/* --headless always wins; "auto" opens a window when there is a display and SDL can start
+ * its video (no XR target yet), else runs headless. */
 static const char *choose_mode(const nnxr_scene *s, const run_options *o, nnxr_error *err)
 {
     if (o->headless || !strcmp(s->scene.mode, "headless"))
         return "headless";
+    char why[512];
     if (!strcmp(s->scene.mode, "auto")) {
-        NNXR_INFO("this build has no window or XR target yet: running headless");
+        if (nnxr_window_available(why, sizeof why))
+            return "window";
+        NNXR_INFO("no window (%s): running headless", why);
         return "headless";
     }
-    nnxr_fail(err, "%s: [scene] mode = \"%s\": this build of nnxr has no %s target yet; run "
-              "with --headless or set mode = \"auto\"", s->path, s->scene.mode,
-              !strcmp(s->scene.mode, "xr") ? "OpenXR" : "desktop window");
+    if (!strcmp(s->scene.mode, "window")) {
+        if (nnxr_window_available(why, sizeof why))
+            return "window";
+        nnxr_fail(err, "%s: [scene] mode = \"window\": cannot open a window: %s; run with "
+                  "--headless or set mode = \"auto\"", s->path, why);
+        return NULL;
+    }
+    nnxr_fail(err, "%s: [scene] mode = \"%s\": this build of nnxr has no OpenXR target yet; "
+              "run with --headless or set mode = \"auto\"", s->path, s->scene.mode);
     return NULL;
 }
 
@@ -390,12 +477,6 @@ static int run_scene(const run_options *o)
     const char *mode = choose_mode(scene, o, &err);
     if (!mode) {
         fprintf(stderr, "nnxr: %s\n", err.message);
-        nnxr_scene_free(scene);
-        return EXIT_ERROR;
-    }
-    if (strcmp(scene->model.kind, "none")) {
-        fprintf(stderr, "nnxr: %s: [model] kind = \"%s\": model training is not part of this "
-                "build yet\n", scene->path, scene->model.kind);
         nnxr_scene_free(scene);
         return EXIT_ERROR;
     }
@@ -416,10 +497,34 @@ static int run_scene(const run_options *o)
 
     nnxr_gpu_options gopt = {.app_name = "nnxr", .validate = o->validate, .device = o->device,
                              .graphics = true};
+    float eye[3], look_at[3];
+    for (int i = 0; i < 3; i++) {
+        eye[i] = (float)scene->view.eye[i];
+        look_at[i] = (float)scene->view.target[i];
+    }
+    /* A window is opened before the GPU: its surface decides the instance extensions. */
+    static const char *const swapchain_ext[] = {VK_KHR_SWAPCHAIN_EXTENSION_NAME};
+    st.window = !strcmp(mode, "window");
+    if (st.window) {
+        char title[256];
+        snprintf(title, sizeof title, "nnxr — %s", scene->scene.name);
+        st.target.kind = NNXR_TARGET_WINDOW;
+        if (!nnxr_window_open(title, (uint32_t)scene->view.width, (uint32_t)scene->view.height,
+                              eye, look_at, (float)scene->view.fov, &st.target.window, &err)) {
+            fprintf(stderr, "nnxr: %s\n", err.message);
+            nnxr_scene_free(scene);
+            return EXIT_ERROR;
+        }
+        nnxr_window_instance_extensions(st.target.window, &gopt.instance_extensions,
+                                        &gopt.instance_extension_count);
+        gopt.device_extensions = swapchain_ext;
+        gopt.device_extension_count = 1;
+    }
     nnxr_app app;
     snprintf(path, sizeof path, "%s/metrics.jsonl", st.out);
     if (!nnxr_app_init(&app, scene, &gopt, path, &err)) {
         fprintf(stderr, "nnxr: %s\n", err.message);
+        nnxr_target_destroy(&st.target);
         nnxr_scene_free(scene);
         return EXIT_ERROR;
     }
@@ -430,28 +535,22 @@ static int run_scene(const run_options *o)
     float clear[3] = {(float)scene->view.background[0], (float)scene->view.background[1],
                       (float)scene->view.background[2]};
     bool ok = nnxr_app_ensure_gpu(&app, &err) &&
-              nnxr_offscreen_create(app.gpu, (uint32_t)scene->view.width,
-                                    (uint32_t)scene->view.height,
-                                    (uint32_t)scene->view.samples, clear, &st.target, &err) &&
+              (st.window ? nnxr_window_attach(st.target.window, app.gpu,
+                                              (uint32_t)scene->view.samples, clear, &err)
+                         : nnxr_offscreen_create(app.gpu, (uint32_t)scene->view.width,
+                                                 (uint32_t)scene->view.height,
+                                                 (uint32_t)scene->view.samples, clear,
+                                                 &st.target.offscreen, &err)) &&
               nnxr_recorder_create(app.gpu, 8, &st.rec, &err) &&
-              nnxr_app_load_plugins(&app, &err) &&
+              nnxr_app_start_training(&app, &err) && nnxr_app_load_plugins(&app, &err) &&
               nnxr_png_writer_create((int)scene->view.png_compression, &st.png, &err);
-    nnxr_render_target_info ti;
-    if (ok) {
-        nnxr_offscreen_info(st.target, &ti);
-        for (size_t i = 0; ok && i < app.plugin_count; i++) {
-            nnxr_plugin_instance *p = &app.plugins[i];
-            if (!p->draw)
-                continue;
-            nnxr_error perr;
-            nnxr_error_clear(&perr);
-            if (p->draw->prepare && !p->draw->prepare(p->self, &ti, &perr))
-                ok = nnxr_fail(&err, "plugin '%s' (%s) cannot draw into the %ux%u target: %s",
-                               p->id, p->lib.path, ti.width, ti.height, perr.message);
-            else
-                p->prepared = true;
-        }
+    if (ok && !st.window) {
+        nnxr_render_target_info ti;
+        nnxr_target_info(&st.target, &ti);
+        nnxr_view_look_at(&st.target.fixed_view, eye, look_at, (float)scene->view.fov,
+                          ti.width, ti.height);
     }
+    ok = ok && prepare_plugins(&st, &err);
     snprintf(path, sizeof path, "%s/scene.resolved.toml", st.out);
     ok = ok && nnxr_write_atomic_with(path, write_resolved, scene, &err);
 
@@ -460,20 +559,13 @@ static int run_scene(const run_options *o)
         st.max_seconds = o->seconds >= 0 ? o->seconds : scene->scene.seconds;
         if (!st.max_frames && st.max_seconds <= 0)
             st.max_frames = HEADLESS_DEFAULT_FRAMES;
-        nnxr_view view;
-        float eye[3], target[3];
-        for (int i = 0; i < 3; i++) {
-            eye[i] = (float)scene->view.eye[i];
-            target[i] = (float)scene->view.target[i];
-        }
-        nnxr_view_look_at(&view, eye, target, (float)scene->view.fov, ti.width, ti.height);
 
         g_interrupted = 0;
         struct sigaction sa = {.sa_handler = on_interrupt}, old_int, old_term;
         sigaction(SIGINT, &sa, &old_int);
         sigaction(SIGTERM, &sa, &old_term);
         bool tty = isatty(STDERR_FILENO);
-        double start = now_seconds(), last_progress = start;
+        double start = now_seconds(), last_progress = start, last_frame = start;
         double dt = 1.0 / scene->view.fps;
         while (ok) {
             if (st.max_frames && app.frame >= st.max_frames)
@@ -484,25 +576,44 @@ static int run_scene(const run_options *o)
                 break;
             }
             if (app.quit) {
-                sum.ended = "quit";
+                sum.ended = st.window ? "window closed" : "quit";
                 break;
             }
             if (g_interrupted) {
                 sum.ended = "interrupted";
                 break;
             }
-            ok = run_frame(&st, &view, (double)app.frame * dt, app.frame ? dt : 0.0, &err);
+            /* Headless time advances in fixed steps; a window's runs on the wall clock. */
+            if (st.window) {
+                /* A display without vsync (Xvfb) would run unpaced: hold to [view] fps. */
+                double wait = last_frame + dt - now_seconds();
+                if (app.frame && wait > 0)
+                    usleep((useconds_t)(wait * 1e6));
+                double now = now_seconds();
+                ok = run_frame(&st, now - start, app.frame ? now - last_frame : 0.0, &err);
+                last_frame = now;
+            } else {
+                ok = run_frame(&st, (double)app.frame * dt, app.frame ? dt : 0.0, &err);
+            }
             if (tty && now_seconds() - last_progress > 0.25) {
                 progress(&st, now_seconds() - start, false);
                 last_progress = now_seconds();
             }
         }
-        /* The last image of the run is always on disk. */
-        if (ok && app.frame > 0 && !st.last_written)
+        /* The last image of a headless run is always on disk. */
+        if (ok && app.frame > 0 && !st.last_written && !st.window)
             ok = write_frame(&st, app.frame - 1, &err);
         sum.wall = now_seconds() - start;
         if (tty)
             progress(&st, sum.wall, true);
+        /* The trained model: a last evaluation, the final checkpoint and the exports. */
+        if (ok && app.trainer) {
+            snprintf(path, sizeof path, "%s/checkpoint.npz", st.out);
+            ok = nnxr_trainer_evaluate(app.trainer, nnxr_trainer_eval_set(app.trainer), NULL,
+                                       &err) &&
+                 nnxr_trainer_save_checkpoint(app.trainer, path, &err) &&
+                 nnxr_trainer_export(app.trainer, st.out, NULL, &err);
+        }
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGTERM, &old_term, NULL);
         if (st.timed_frames) {
@@ -529,7 +640,7 @@ static int run_scene(const run_options *o)
             app.plugins[i].draw->release(app.plugins[i].self);
             app.plugins[i].prepared = false;
         }
-    nnxr_offscreen_destroy(st.target);
+    nnxr_target_destroy(&st.target);
     if (app.gpu)
         sum.validation = nnxr_gpu_validation_count(app.gpu);
     if (app.gpu || app.frame > 0) {
@@ -614,10 +725,8 @@ int nnxr_cli_check(int argc, char **argv)
     }
     nnxr_gpu_options gopt = {.app_name = "nnxr", .validate = validate, .graphics = true};
     nnxr_app app;
-    bool ok = nnxr_app_init(&app, scene, &gopt, NULL, &err) && nnxr_app_load_plugins(&app, &err);
-    if (ok && strcmp(scene->model.kind, "none"))
-        ok = nnxr_fail(&err, "%s: [model] kind = \"%s\": model training is not part of this "
-                       "build yet", scene->path, scene->model.kind);
+    bool ok = nnxr_app_init(&app, scene, &gopt, NULL, &err) &&
+              nnxr_app_start_training(&app, &err) && nnxr_app_load_plugins(&app, &err);
     if (ok) {
         for (size_t i = 0; i < app.plugin_count; i++)
             printf("# plugin %s: %s\n", app.plugins[i].id, app.plugins[i].lib.path);

@@ -55,6 +55,7 @@ static const char *const feature_names[] = {"x1", "x2", "x1^2", "x2^2", "x1*x2",
 static const char *const model_kinds[] = {"none", "mlp", "cnn", "vae", NULL};
 static const char *const activations[] = {"relu", "tanh", "sigmoid", "linear", NULL};
 static const char *const optimizers[] = {"sgd", "adam", NULL};
+static const char *const export_items[] = {"latents", "predictions", "activations", NULL};
 
 static const char *const def_features[] = {"x1", "x2"};
 static const int64_t def_hidden[] = {16, 16};
@@ -145,6 +146,21 @@ static const key_spec schema[] = {
     INT("train", "max_steps_per_frame", train.max_steps_per_frame, 1000, 1, 1000000,
         "Upper bound on optimizer steps in one frame."),
     BOOL("train", "paused", train.paused, false, "Start with training paused."),
+    INT("train", "eval_every", train.eval_every, 0, 0, INT64_MAX,
+        "Also evaluate the validation set (val.loss, val.accuracy, and the running train.* of "
+        "the epoch; a vae also refreshes mu of every sample) every this many optimizer steps; "
+        "0: at epoch ends only."),
+    {.table = "train", .key = "export", .kind = K_STRINGS, .offset = OFF(train.export_what),
+     .len_offset = OFF(train.export_count), .allowed = export_items, .min_len = 0, .max_len = 8,
+     .doc = "What a run writes into --out at its end besides the checkpoint, as .npy: latents "
+            "(vae: mu of every training sample), predictions (evaluation set: predicted class, "
+            "confidence, probabilities, labels), activations (evaluation set, each layer of "
+            "export_layers)."},
+    {.table = "train", .key = "export_layers", .kind = K_STRINGS,
+     .offset = OFF(train.export_layers), .len_offset = OFF(train.export_layer_count),
+     .min_len = 0, .max_len = 32,
+     .doc = "Layers whose activations are exported, by name (dense0, conv1, pool2, enc0, mu, "
+            "dec1, cls0, ...); empty: every layer."},
 
     INT("view", "width", view.width, 1280, 16, 16384, "Width of the image, in pixels."),
     INT("view", "height", view.height, 720, 16, 16384, "Height of the image, in pixels."),
@@ -307,7 +323,7 @@ static bool read_key(nnxr_scene *s, const nnxr_config *cfg, const key_spec *k,
                                     -1e6, 1e6, (double *)(base + k->offset),
                                     (size_t *)(base + k->len_offset), err);
     case K_STRINGS: {
-        const char *const *allowed = !strcmp(k->key, "features") ? feature_names : NULL;
+        const char *const *allowed = !strcmp(k->key, "features") ? feature_names : k->allowed;
         return api->get_string_array(cfg, k->key, k->adef, k->adef_len, k->min_len, k->max_len,
                                      allowed, (const char **)(base + k->offset),
                                      (size_t *)(base + k->len_offset), err);

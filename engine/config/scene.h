@@ -78,6 +78,11 @@ typedef struct nnxr_scene {
         double budget_ms;
         int64_t max_steps_per_frame;
         bool paused;
+        int64_t eval_every;
+        const char *export_what[8]; /* latents, predictions, activations */
+        size_t export_count;
+        const char *export_layers[32];
+        size_t export_layer_count;
     } train;
 
     struct {
