@@ -16,6 +16,7 @@ static const char usage[] =
     "  devices             list the Vulkan devices and the limits that matter\n"
     "  plugins             list the plugins found, with id, ABI version and path\n"
     "  toml-json [FILE]    decode TOML to the tagged JSON of the toml-test suite\n"
+    "  bench WHAT          benchmarks: train, forces, render (nnxr bench --help)\n"
     "\n"
     "options:\n"
     "  --help              this text (each command has its own --help)\n"
@@ -42,7 +43,7 @@ int main(int argc, char **argv)
     } commands[] = {
         {"run", nnxr_cli_run},         {"check", nnxr_cli_check},
         {"devices", nnxr_cli_devices}, {"plugins", nnxr_cli_plugins},
-        {"toml-json", nnxr_cli_toml_json},
+        {"toml-json", nnxr_cli_toml_json}, {"bench", nnxr_cli_bench},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(cmd, commands[i].name))

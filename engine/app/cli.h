@@ -8,5 +8,6 @@ int nnxr_cli_check(int argc, char **argv);
 int nnxr_cli_devices(int argc, char **argv);
 int nnxr_cli_plugins(int argc, char **argv);
 int nnxr_cli_toml_json(int argc, char **argv);
+int nnxr_cli_bench(int argc, char **argv);
 
 #endif
