@@ -477,7 +477,8 @@ typedef struct nnxr_nn_fused_args {
  *  - regularisation (hparams.l1/l2) applies to every weight matrix and no bias, exactly ref's
  *    rule; weight_bits is not read;
  *  - limits (nnxr_nn_fused_mlp_supported says which one failed): 2..4 layers, widths <= 32,
- *    inputs <= 4096, batch <= 64, shared memory (784-16-16-10 fits up to batch ~48);
+ *    inputs <= 4096, batch <= 64, shared memory (784-8-8-10 fits batch 64, 784-16-16-10
+ *    up to batch 32);
  *  - one pipeline per network shape (kept in the nnxr_nn, at most 16 shapes); on lavapipe its
  *    first use JIT-compiles for several seconds (Mesa's disk cache keeps it for later runs);
  *  - measured on lavapipe (2 cores, loaded machine): 784-8-8-10 batch 32 SGD runs at ~1,200-
