@@ -9,11 +9,12 @@
  * Steps and submissions: recordings of 1, 2, 3, 4, 6, 8, 11, 16, ... steps (each ~1.41 times the
  * last) are made when first needed and replayed; a frame picks the largest that fits its budget
  * (measured time per step), the epoch's remaining steps and max_steps_per_frame, submits it once
- * and waits. Each recording starts by
- * copying parameters and optimizer state to a backup and ends with a finiteness check of the
- * parameters and the loss sums; a set flag means the run diverged inside that submission: the
- * backup is copied back, the step counters return to where the submission began, and the report
- * says so (the app pauses).
+ * and waits. Each recording starts by copying parameters and optimizer state to a backup and
+ * ends with a finiteness check of the parameters and the loss sums; a set flag means the run
+ * diverged inside that submission: the backup is copied back, the step counters return to where
+ * the submission began, and the report says so (the app pauses). Small mlps use nn/layers.h's
+ * fused whole-step kernel when it takes the network (falling back to the layered kernels when
+ * it refuses a new shape after surgery).
  *
  * Epochs: the training set (or each chunk of it) is shuffled with a seeded permutation at every
  * epoch; an epoch is floor(count / batch) steps (at least 1), so the tail of each shuffle is
