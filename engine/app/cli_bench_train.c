@@ -463,8 +463,10 @@ int nnxr_bench_train(int argc, char **argv)
     data.in_h = data.in_w = 28;
     data.classes = 10;
     if (fashion) {
-        data.train = (nnxr_train_split){ds.train.count, ds.train.pixels, NULL, ds.train.labels, NULL};
-        data.test = (nnxr_train_split){ds.test.count, ds.test.pixels, NULL, ds.test.labels, NULL};
+        data.train = (nnxr_train_split){.count = ds.train.count, .u8 = ds.train.pixels,
+                                        .labels = ds.train.labels};
+        data.test = (nnxr_train_split){.count = ds.test.count, .u8 = ds.test.pixels,
+                                       .labels = ds.test.labels};
     } else {
         uint32_t n = 20000;
         noise = malloc((size_t)n * 784);
@@ -480,9 +482,9 @@ int nnxr_bench_train(int argc, char **argv)
         }
         for (uint32_t i = 0; i < n; i++)
             noise_labels[i] = (uint8_t)(i % 10);
-        data.train = (nnxr_train_split){n - 2000, noise, NULL, noise_labels, NULL};
-        data.test = (nnxr_train_split){2000, noise + (size_t)(n - 2000) * 784, NULL,
-                                       noise_labels + n - 2000, NULL};
+        data.train = (nnxr_train_split){.count = n - 2000, .u8 = noise, .labels = noise_labels};
+        data.test = (nnxr_train_split){.count = 2000, .u8 = noise + (size_t)(n - 2000) * 784,
+                                       .labels = noise_labels + n - 2000};
         if (o.accuracy) {
             fprintf(stderr, "nnxr bench train: --accuracy needs Fashion-MNIST (%s)\n",
                     err.message);

@@ -119,6 +119,7 @@ static bool load_playground(const nnxr_scene *s, nnxr_train_data_owned *out, nnx
         nnxr_features_apply(mask, sets[i]->xy, sets[i]->count, out->features[k]);
         splits[i]->count = sets[i]->count;
         splits[i]->f32 = out->features[k];
+        splits[i]->xy = sets[i]->xy;
         if (regression)
             splits[i]->targets = sets[i]->target;
         else
@@ -126,6 +127,11 @@ static bool load_playground(const nnxr_scene *s, nnxr_train_data_owned *out, nnx
     }
     static const char *const names[2] = {"-1", "+1"};
     out->class_names = regression ? NULL : names;
+    /* nnxr_features_apply writes the features in bit order. */
+    for (uint32_t bit = 1; bit & NNXR_FEAT_ALL; bit <<= 1)
+        if ((mask & bit) && d->feature_count < 8)
+            d->features[d->feature_count++] = nnxr_feature_name((nnxr_pg_feature)bit);
+    d->domain = NNXR_PG_DOMAIN;
     return true;
 }
 
@@ -143,6 +149,8 @@ bool nnxr_train_data_load_scene(const nnxr_scene *s, nnxr_train_data_owned *out,
                        s->dataset.kind);
     if (!ok)
         nnxr_train_data_free(out);
+    else
+        out->data.class_names = out->class_names;
     return ok;
 }
 

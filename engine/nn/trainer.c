@@ -1038,6 +1038,7 @@ bool nnxr_trainer_create(nnxr_gpu *gpu, const nnxr_train_config *cfg,
     t->cfg = *cfg;
     t->bound_chunk = UINT32_MAX;
     t->shape = *data;
+    t->host = data;
     memset(&t->shape.train, 0, sizeof t->shape.train);
     memset(&t->shape.val, 0, sizeof t->shape.val);
     memset(&t->shape.test, 0, sizeof t->shape.test);
@@ -1408,6 +1409,32 @@ static bool api_set_labels(void *ctx, const int32_t *labels, uint32_t count, nnx
     return nnxr_trainer_set_labels(ctx, labels, count, err);
 }
 
+static void host_set(const nnxr_train_split *sp, nnxr_model_host_set *o)
+{
+    *o = (nnxr_model_host_set){.count = sp->count, .u8 = sp->u8, .f32 = sp->f32,
+                               .xy = sp->xy, .labels = sp->labels, .targets = sp->targets};
+}
+
+static bool api_data(void *ctx, nnxr_model_data *out, nnxr_error *err)
+{
+    nnxr_trainer *t = ctx;
+    const nnxr_train_data *d = t->host;
+    memset(out, 0, sizeof *out);
+    if (!d)
+        return nnxr_fail(err, "model: the training data is not available");
+    out->size = sizeof *out;
+    out->scale = d->scale != 0.0f ? d->scale : (d->train.u8 ? 1.0f / 255.0f : 1.0f);
+    out->offset = d->offset;
+    host_set(&d->train, &out->train);
+    host_set(nnxr_trainer_eval_set(t) == NNXR_SET_VAL ? &d->val : &d->test, &out->eval);
+    out->class_names = d->class_names;
+    out->feature_count = d->feature_count < 8 ? d->feature_count : 8;
+    for (uint32_t i = 0; i < out->feature_count; i++)
+        out->features[i] = d->features[i];
+    out->domain = d->domain;
+    return true;
+}
+
 void nnxr_trainer_fill_model_api(nnxr_trainer *t, nnxr_model_api *api)
 {
     memset(api, 0, sizeof *api);
@@ -1416,4 +1443,5 @@ void nnxr_trainer_fill_model_api(nnxr_trainer *t, nnxr_model_api *api)
     api->info = api_info;
     api->generation = api_generation;
     api->set_labels = api_set_labels;
+    api->data = api_data;
 }

@@ -47,6 +47,7 @@ typedef struct nnxr_train_split {
     const float *f32;       /* count*features floats (playground features) */
     const uint8_t *labels;  /* count classes (classification) */
     const float *targets;   /* count*outputs (regression) */
+    const float *xy;        /* playground: count*2, the raw point of each sample (optional) */
 } nnxr_train_split;
 
 typedef struct nnxr_train_data {
@@ -56,6 +57,12 @@ typedef struct nnxr_train_data {
     float scale, offset;        /* x = value*scale + offset in the shader; scale 0 = 1/255 for
                                    u8, 1 for f32 */
     nnxr_train_split train, val, test;
+    /* For the model service's data view (optional): class names, the playground's features
+     * in input order and its plane [-domain, domain]^2. */
+    const char *const *class_names;
+    uint32_t feature_count;
+    const char *features[8];
+    float domain;
 } nnxr_train_data;
 
 /* A scene's data loaded into owned arrays (nnxr_train_data_load_scene). */
@@ -120,6 +127,8 @@ bool nnxr_train_config_from_scene(const struct nnxr_scene *scene, const nnxr_tra
 
 typedef struct nnxr_trainer nnxr_trainer;
 
+/* The trainer copies the data to the GPU; it keeps a pointer to `data` only for the model
+ * service's data view, which must not be asked for once `data` is gone. */
 bool nnxr_trainer_create(nnxr_gpu *gpu, const nnxr_train_config *cfg,
                          const nnxr_train_data *data, nnxr_trainer **out, nnxr_error *err);
 /* Waits for the GPU work it submitted; NULL is fine. */

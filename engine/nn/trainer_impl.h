@@ -71,6 +71,7 @@ struct nnxr_trainer {
     nnxr_train_config cfg;
     nnxr_model model;
     nnxr_train_data shape;     /* shapes and normalisation of the data (no pointers) */
+    const nnxr_train_data *host; /* borrowed, for the model service's data view only */
     bool u8;                   /* pixel data */
     bool regression, vae;
     VkDeviceSize chunk_bytes;

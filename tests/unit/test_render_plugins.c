@@ -267,7 +267,7 @@ static void test_graph_model(tr_scene *s, test_host *t)
     t->model.gpu = s->gpu;
     model_build(&t->model, 784, 3, 4, 10);
     t->model_api = (nnxr_model_api){&t->model, sizeof t->model_api, model_info,
-                                    model_generation, NULL};
+                                    model_generation, NULL, NULL};
     loaded p;
     char cfg[512];
     snprintf(cfg, sizeof cfg, "%ssource = \"model\"\n", graph_cfg);

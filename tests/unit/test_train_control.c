@@ -677,8 +677,8 @@ static void test_regression(nnxr_gpu *gpu)
     d.in_c = 2;
     d.in_h = d.in_w = 1;
     d.outputs = 1;
-    d.train = (nnxr_train_split){200, NULL, xs, NULL, ys};
-    d.test = (nnxr_train_split){100, NULL, xs + 400, NULL, ys + 200};
+    d.train = (nnxr_train_split){200, NULL, xs, NULL, ys, NULL};
+    d.test = (nnxr_train_split){100, NULL, xs + 400, NULL, ys + 200, NULL};
     nnxr_train_config c = nnxr_train_config_default();
     c.model.kind = NNXR_MODEL_MLP;
     c.model.n_hidden = 1;

@@ -39,8 +39,8 @@ static void playground(nnxr_gpu *gpu, nnxr_pg_kind kind, nnxr_feature_mask featu
     d.in_c = nf;
     d.in_h = d.in_w = 1;
     d.classes = 2;
-    d.train = (nnxr_train_split){pg.train.count, NULL, ftr, pg.train.cls, NULL};
-    d.test = (nnxr_train_split){pg.test.count, NULL, fte, pg.test.cls, NULL};
+    d.train = (nnxr_train_split){pg.train.count, NULL, ftr, pg.train.cls, NULL, NULL};
+    d.test = (nnxr_train_split){pg.test.count, NULL, fte, pg.test.cls, NULL, NULL};
     nnxr_train_config c = nnxr_train_config_default();
     c.model.kind = NNXR_MODEL_MLP;
     c.model.act = NNXR_NN_TANH;
@@ -96,8 +96,8 @@ static nnxr_train_data fashion_data(const nnxr_image_dataset *ds)
     d.in_h = ds->train.rows;
     d.in_w = ds->train.cols;
     d.classes = ds->num_classes;
-    d.train = (nnxr_train_split){ds->train.count, ds->train.pixels, NULL, ds->train.labels, NULL};
-    d.val = (nnxr_train_split){ds->val.count, ds->val.pixels, NULL, ds->val.labels, NULL};
+    d.train = (nnxr_train_split){ds->train.count, ds->train.pixels, NULL, ds->train.labels, NULL, NULL};
+    d.val = (nnxr_train_split){ds->val.count, ds->val.pixels, NULL, ds->val.labels, NULL, NULL};
     return d;
 }
 

@@ -73,11 +73,11 @@ static inline nnxr_train_data tt_data_from(const tt_images *s, uint32_t in_c, ui
     d.in_w = in_w;
     d.classes = s->classes;
     uint32_t f = s->features;
-    d.train = (nnxr_train_split){train, s->pixels, NULL, s->labels, NULL};
+    d.train = (nnxr_train_split){train, s->pixels, NULL, s->labels, NULL, NULL};
     d.val = (nnxr_train_split){val, val ? s->pixels + (size_t)train * f : NULL, NULL,
-                               val ? s->labels + train : NULL, NULL};
+                               val ? s->labels + train : NULL, NULL, NULL};
     d.test = (nnxr_train_split){test, test ? s->pixels + (size_t)(train + val) * f : NULL, NULL,
-                                test ? s->labels + train + val : NULL, NULL};
+                                test ? s->labels + train + val : NULL, NULL, NULL};
     return d;
 }
 

@@ -115,6 +115,33 @@ typedef struct nnxr_model_info {
     bool finished;                /* the [train] epochs limit is reached */
 } nnxr_model_info;
 
+/* One split of the data in host memory, as the trainer was given it (sample order = the order
+ * of the matching outputs). Pointers are NULL when the split has no such array. */
+typedef struct nnxr_model_host_set {
+    uint32_t count;
+    const uint8_t *u8;        /* [count][in size] bytes (images) */
+    const float *f32;         /* [count][in size] floats (playground features) */
+    const float *xy;          /* playground: [count][2], the point (x1, x2) itself */
+    const uint8_t *labels;    /* [count] classes (classification) */
+    const float *targets;     /* [count][outputs] (regression) */
+} nnxr_model_host_set;
+
+/* The data the model trains on, for plugins that draw samples (images in a gallery, points
+ * on the playground's plane). Valid for the whole run. */
+typedef struct nnxr_model_data {
+    size_t size;                  /* sizeof the struct the host filled */
+    float scale, offset;          /* the network's input is value * scale + offset */
+    nnxr_model_host_set train;    /* the training set, in the order of info.samples */
+    nnxr_model_host_set eval;     /* the set info.eval describes (validation, else test) */
+    const char *const *class_names; /* [classes] short names, or NULL */
+    /* Playground: the features in the network's input order ("x1", "x2", "x1^2", "x2^2",
+     * "x1x2", "sin_x1", "sin_x2"), and the plane the points are drawn on:
+     * [-domain, domain]^2. feature_count 0 for image data. */
+    uint32_t feature_count;
+    const char *features[8];
+    float domain;
+} nnxr_model_data;
+
 typedef struct nnxr_model_api {
     void *ctx;
     size_t size; /* sizeof the table the host filled */
@@ -125,6 +152,8 @@ typedef struct nnxr_model_api {
      * `samples` (-1 = unlabeled; others < classes): only labeled samples train the
      * classifier. Takes effect before the next optimizer step. */
     bool (*set_labels)(void *ctx, const int32_t *labels, uint32_t count, nnxr_error *err);
+    /* The data in host memory (check `size` reaches this member before calling it). */
+    bool (*data)(void *ctx, nnxr_model_data *out, nnxr_error *err);
 } nnxr_model_api;
 
 #endif
