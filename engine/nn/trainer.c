@@ -513,7 +513,7 @@ bool tr_rebuild(nnxr_trainer *t, const nnxr_model_desc *desc, const float *param
         !tr_make_plan(t, &t->eval_plan, t->eval_batch, false, "eval", err) ||
         (t->probe_count && !tr_make_plan(t, &t->probe_plan, t->probe_count, false, "probe", err)))
         return false;
-    if (m.classes > 0 && !t->vae) {
+    if (m.classes > 0) {
         VkDeviceSize off = 0;
         for (uint32_t c = 0; c < m.n_chains; c++)
             for (uint32_t o = 0; o < m.chains[c].n_ops; o++) {

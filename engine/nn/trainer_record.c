@@ -483,6 +483,14 @@ static bool eval_batch(nnxr_trainer *t, nnxr_nn_tape *tape, nnxr_train_set which
         if (!nnxr_nn_softmax_ce(tape, &ce, err))
             return false;
     }
+    /* Per-class means of every layer by true class; mu went to the set's output buffer. */
+    outs[NNXR_CHAIN_MU][0] = mu;
+    for (uint32_t c = 0; class_sums && decoder && labels.buf && c < m->n_chains; c++)
+        for (uint32_t o = 0; o < m->chains[c].n_ops; o++)
+            if (!nnxr_nn_class_sums(tape, n, m->chains[c].ops[o].out_size, m->classes,
+                                    outs[c][o], labels, tr_at(t->class_buf, t->class_off[c][o]),
+                                    tr_at(t->class_buf, t->class_cnt[c][o]), err))
+                return false;
     return true;
 }
 

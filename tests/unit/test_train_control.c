@@ -722,6 +722,84 @@ static void test_regression(nnxr_gpu *gpu)
     free(ys);
 }
 
+/* ---- the VAE's per-class means and the model service's data view ---- */
+
+static void test_vae_class_means(nnxr_gpu *gpu)
+{
+    tt_images img = tt_make_images(120, 35, 4, 31);
+    nnxr_train_data d = tt_data_from(&img, 1, 5, 7, 80, 40, 0);
+    nnxr_train_config c = nnxr_train_config_default();
+    c.model.kind = NNXR_MODEL_VAE;
+    c.model.act = NNXR_NN_RELU;
+    c.model.latent = 3;
+    c.model.n_enc = 1;
+    c.model.enc[0] = 9;
+    c.model.n_dec = 1;
+    c.model.dec[0] = 9;
+    c.model.n_cls = 1;
+    c.model.cls[0] = 5;
+    c.optimizer = NNXR_NN_ADAM;
+    c.lr = 1e-3;
+    c.batch = 8;
+    c.seed = 5;
+    c.nn = g_nn;
+    nnxr_trainer *t = make(gpu, &c, &d);
+    if (!t) {
+        tt_free_images(&img);
+        return;
+    }
+    nnxr_error err;
+    TT_OK(nnxr_trainer_steps(t, 6, NULL, &e_));
+    TT_OK(nnxr_trainer_evaluate(t, NNXR_SET_VAL, NULL, &e_));
+    uint32_t n = d.val.count, k = 4;
+    float *mu = tt_alloc((size_t)n * 3 * 4);
+    int32_t *lab = tt_alloc(n * 4);
+    CHECK(nnxr_trainer_read_outputs(t, NNXR_SET_VAL, NULL, NULL, NULL, lab, mu, &err));
+    nnxr_model_info info;
+    CHECK(nnxr_trainer_model_info(t, &info, &err));
+    int with_means = 0;
+    const nnxr_model_layer *mul = NULL;
+    for (uint32_t i = 0; i < info.layer_count; i++) {
+        with_means += info.layers[i].class_mean.buffer != NULL;
+        if (!strcmp(info.layers[i].name, "mu"))
+            mul = &info.layers[i];
+    }
+    CHECKF(with_means == (int)info.layer_count, "%d of %u VAE layers have class means",
+           with_means, info.layer_count);
+    CHECK(mul != NULL);
+    if (mul && mul->class_mean.buffer) {
+        float mean[4 * 3];
+        read_region(gpu, mul->class_mean, mean);
+        double worst = 0;
+        for (uint32_t cl = 0; cl < k; cl++)
+            for (int j = 0; j < 3; j++) {
+                double s = 0;
+                int cnt = 0;
+                for (uint32_t i = 0; i < n; i++)
+                    if (lab[i] == (int32_t)cl) {
+                        s += mu[i * 3 + j];
+                        cnt++;
+                    }
+                double want = cnt ? s / cnt : 0;
+                worst = fmax(worst, fabs(mean[cl * 3 + j] - want) / fmax(1, fabs(want)));
+            }
+        CHECKF(worst < 1e-5, "mu's class means differ from the means of mu by %g", worst);
+    }
+    /* The data view: the very arrays the trainer was given, the eval set the validation. */
+    nnxr_model_api api;
+    nnxr_trainer_fill_model_api(t, &api);
+    nnxr_model_data dv;
+    CHECK(api.data && api.data(api.ctx, &dv, &err));
+    CHECK(dv.size == sizeof dv && dv.train.count == 80 && dv.eval.count == 40);
+    CHECK(dv.train.u8 == d.train.u8 && dv.eval.u8 == d.val.u8 && dv.eval.labels == d.val.labels);
+    CHECK_CLOSE(dv.scale, 1.0 / 255.0, 1e-9);
+    CHECK(dv.feature_count == 0);
+    free(mu);
+    free(lab);
+    nnxr_trainer_destroy(t);
+    tt_free_images(&img);
+}
+
 int main(void)
 {
     nnxr_gpu *gpu = tg_open((nnxr_gpu_options){0});
@@ -745,6 +823,8 @@ int main(void)
     test_repro_export(gpu);
     printf("regression\n");
     test_regression(gpu);
+    printf("vae class means, data view\n");
+    test_vae_class_means(gpu);
     nnxr_nn_destroy(g_nn);
     tg_close(gpu);
     return check_finish();

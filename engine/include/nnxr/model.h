@@ -79,7 +79,8 @@ typedef struct nnxr_model_layer {
      * batch. */
     nnxr_model_region probe;
     /* float [classes][out_c*out_h*out_w]: mean output per true class over the evaluation set
-     * (classification models; absent for the VAE). A class without samples has zeros. */
+     * (classification models, and a VAE with a classifier: every part, by true class). A
+     * class without samples has zeros. */
     nnxr_model_region class_mean;
 } nnxr_model_layer;
 
