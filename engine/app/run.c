@@ -405,11 +405,13 @@ static bool run_frame(loop_state *st, double t, double dt, nnxr_error *err)
         nnxr_view views[2];
         uint32_t nviews = nnxr_target_views(&st->target, views, 2);
         nnxr_target_begin(&st->target, cmd);
-        for (uint32_t v = 0; v < nviews; v++)
+        for (uint32_t v = 0; v < nviews; v++) {
+            nnxr_target_set_view(cmd, &views[v]);
             for (size_t i = 0; i < app->plugin_count; i++)
                 if (app->plugins[i].draw && app->plugins[i].prepared)
                     app->plugins[i].draw->record_draw(app->plugins[i].self, cmd, &views[v],
                                                       &frame);
+        }
         nnxr_target_end(&st->target, cmd, due);
         nnxr_recorder_external(st->rec);
     }
@@ -534,6 +536,8 @@ static int run_scene(const run_options *o)
 
     float clear[3] = {(float)scene->view.background[0], (float)scene->view.background[1],
                       (float)scene->view.background[2]};
+    st.target.stereo = scene->view.stereo;
+    st.target.ipd = (float)scene->view.ipd;
     bool ok = nnxr_app_ensure_gpu(&app, &err) &&
               (st.window ? nnxr_window_attach(st.target.window, app.gpu,
                                               (uint32_t)scene->view.samples, clear, &err)

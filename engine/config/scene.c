@@ -179,6 +179,11 @@ static const key_spec schema[] = {
     ARR("view", "target", K_FLOATS, view.target, view.target_len, def_target, 3, 3,
         "Point the camera looks at."),
     FLT("view", "fov", view.fov, 60.0, 5.0, 170.0, "Vertical field of view, degrees."),
+    BOOL("view", "stereo", view.stereo, false,
+         "Desktop and headless: two views side by side, left and right eye (a headset gives "
+         "its own)."),
+    FLT("view", "ipd", view.ipd, 0.064, 0.0, 1.0,
+        "Stereo: distance between the eyes, metres."),
 
     BOOL("audio", "enabled", audio.enabled, true,
          "Sound on: plugins that make sound (the sonifier) play it, or write it when headless."),

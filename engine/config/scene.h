@@ -98,6 +98,8 @@ typedef struct nnxr_scene {
         double target[3];
         size_t target_len;
         double fov;
+        bool stereo;
+        double ipd;
     } view;
 
     struct {

@@ -112,3 +112,26 @@ void nnxr_camera_view(const nnxr_camera *c, int32_t x, int32_t y, uint32_t width
     view->x = x;
     view->y = y;
 }
+
+void nnxr_view_stereo(const nnxr_view *mono, float ipd, nnxr_view out[2])
+{
+    uint32_t left_w = mono->width / 2 ? mono->width / 2 : 1;
+    uint32_t right_w = mono->width > left_w ? mono->width - left_w : 1;
+    for (int e = 0; e < 2; e++) {
+        nnxr_view *v = &out[e];
+        *v = *mono;
+        v->index = (uint32_t)e;
+        v->x = mono->x + (e ? (int32_t)left_w : 0);
+        v->width = e ? right_w : left_w;
+        /* world → eye is column-major: row 0 of the rotation is the right axis in world
+         * space; moving the eye by +d along it subtracts d from eye-space x. */
+        float d = (e ? 0.5f : -0.5f) * ipd;
+        v->view[12] -= d;
+        for (int k = 0; k < 3; k++)
+            v->eye[k] = mono->eye[k] + d * mono->view[k * 4];
+        /* proj[0][0] = f / aspect: the half's aspect. */
+        float mono_aspect = (float)mono->width / (float)(mono->height ? mono->height : 1);
+        float eye_aspect = (float)v->width / (float)(v->height ? v->height : 1);
+        v->proj[0] *= mono_aspect / eye_aspect;
+    }
+}

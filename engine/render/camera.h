@@ -38,4 +38,11 @@ void nnxr_camera_zoom(nnxr_camera *c, float factor);
 void nnxr_camera_view(const nnxr_camera *c, int32_t x, int32_t y, uint32_t width,
                       uint32_t height, nnxr_view *view);
 
+/* A stereo pair made from a mono view for the desktop and headless targets (an XR runtime
+ * gives its own per-eye poses and asymmetric frusta): the viewport split into a left and a
+ * right half, side by side; each eye moved by ipd/2 along the view's right axis (parallel
+ * axes), its projection that of the half's aspect at the same vertical field of view.
+ * out[0] is the left eye (index 0), out[1] the right (index 1). */
+void nnxr_view_stereo(const nnxr_view *mono, float ipd, nnxr_view out[2]);
+
 #endif

@@ -2,6 +2,7 @@
 #include "render/target.h"
 
 #include "core/status.h"
+#include "render/camera.h"
 
 void nnxr_target_info(const nnxr_target *t, nnxr_render_target_info *info)
 {
@@ -9,17 +10,33 @@ void nnxr_target_info(const nnxr_target *t, nnxr_render_target_info *info)
         nnxr_window_info(t->window, info);
     else
         nnxr_offscreen_info(t->offscreen, info);
+    info->view_count = t->stereo ? 2 : 1;
 }
 
 uint32_t nnxr_target_views(const nnxr_target *t, nnxr_view *views, uint32_t max)
 {
     if (max == 0)
         return 0;
+    nnxr_view mono;
     if (t->kind == NNXR_TARGET_WINDOW)
-        nnxr_window_view(t->window, &views[0]);
+        nnxr_window_view(t->window, &mono);
     else
-        views[0] = t->fixed_view;
-    return 1;
+        mono = t->fixed_view;
+    if (!t->stereo || max < 2) {
+        views[0] = mono;
+        return 1;
+    }
+    nnxr_view_stereo(&mono, t->ipd, views);
+    return 2;
+}
+
+void nnxr_target_set_view(VkCommandBuffer cmd, const nnxr_view *view)
+{
+    VkViewport vp = {(float)view->x, (float)view->y, (float)view->width, (float)view->height,
+                     0.0f, 1.0f};
+    VkRect2D sc = {{view->x, view->y}, {view->width, view->height}};
+    vkCmdSetViewport(cmd, 0, 1, &vp);
+    vkCmdSetScissor(cmd, 0, 1, &sc);
 }
 
 nnxr_window_frame nnxr_target_acquire(nnxr_target *t, nnxr_error *err)

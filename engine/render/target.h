@@ -20,11 +20,15 @@ typedef struct nnxr_target {
     nnxr_offscreen *offscreen; /* owned, when kind is OFFSCREEN */
     nnxr_window *window;       /* owned, when kind is WINDOW */
     nnxr_view fixed_view;      /* offscreen: the scene's camera */
+    bool stereo;               /* two views side by side (nnxr_view_stereo) */
+    float ipd;                 /* stereo: distance between the eyes, metres */
 } nnxr_target;
 
 void nnxr_target_info(const nnxr_target *t, nnxr_render_target_info *info);
-/* The views of this frame (1 for both kinds today); returns how many. */
+/* The views of this frame: 1, or 2 side by side when stereo; returns how many. */
 uint32_t nnxr_target_views(const nnxr_target *t, nnxr_view *views, uint32_t max);
+/* Sets the viewport and scissor of one view (before the plugins record its draws). */
+void nnxr_target_set_view(VkCommandBuffer cmd, const nnxr_view *view);
 
 /* NNXR_WINDOW_READY, _SKIP (nothing to draw), _RESIZED (prepare the plugins again) or
  * _ERROR; an offscreen target is always ready. */

@@ -36,3 +36,9 @@ nnxr_add_script_test(render_window_no_display COMMAND env -u DISPLAY -u WAYLAND_
   --stderr "mode = \"window\": cannot open a window: no display"
   -- $<TARGET_FILE:nnxr> run ${NNXR_TEST_SRC}/render/window_mode.toml
   --out ${NNXR_TEST_OUT}/render_window_no_display)
+
+# [view] stereo on the headless target: two eyes side by side with the parallax they should
+# have, against a mono run of the same scene.
+nnxr_add_script_test(render_stereo GPU TIMEOUT 300 COMMAND python3
+  ${NNXR_TEST_SRC}/render/stereo.py --nnxr $<TARGET_FILE:nnxr>
+  --scene ${NNXR_TEST_SRC}/render/stereo.toml --out ${NNXR_TEST_OUT}/render_stereo)
