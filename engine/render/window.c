@@ -15,6 +15,7 @@
 
 #include "core/log.h"
 #include "core/status.h"
+#include "render/attachments.h"
 
 /* The SDL functions used, resolved from the library at run time. */
 typedef struct sdl_api {
@@ -75,11 +76,6 @@ static void sdl_unload(sdl_api *s)
     s->lib = NULL;
 }
 
-typedef struct image {
-    VkImage image;
-    VkDeviceMemory memory;
-    VkImageView view;
-} image;
 
 #define MAX_IMAGES 8
 #define MAX_EXTENSIONS 8
@@ -109,7 +105,7 @@ struct nnxr_window {
     VkFramebuffer framebuffers[MAX_IMAGES];
     VkSemaphore render_done[MAX_IMAGES];
     VkSemaphore acquired;
-    image msaa, depth;
+    nnxr_attachment msaa, depth;
     VkRenderPass render_pass;
     float clear[4];
     uint32_t current;
@@ -185,53 +181,11 @@ void nnxr_window_instance_extensions(const nnxr_window *w, const char *const **n
 /* ---- images and the swapchain ------------------------------------------------------------ */
 
 static bool make_image(nnxr_window *w, VkFormat format, VkSampleCountFlagBits samples,
-                       VkImageUsageFlags usage, VkImageAspectFlags aspect, image *out,
-                       nnxr_error *err)
+                       VkImageUsageFlags usage, VkImageAspectFlags aspect,
+                       nnxr_attachment *out, nnxr_error *err)
 {
-    VkImageCreateInfo ii = {
-        .sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO,
-        .imageType = VK_IMAGE_TYPE_2D,
-        .format = format,
-        .extent = {w->extent.width, w->extent.height, 1},
-        .mipLevels = 1,
-        .arrayLayers = 1,
-        .samples = samples,
-        .tiling = VK_IMAGE_TILING_OPTIMAL,
-        .usage = usage,
-        .initialLayout = VK_IMAGE_LAYOUT_UNDEFINED,
-    };
-    VkResult r = vkCreateImage(w->device, &ii, NULL, &out->image);
-    if (r != VK_SUCCESS)
-        return nnxr_fail(err, "window: vkCreateImage %ux%u failed (%d)", w->extent.width,
-                         w->extent.height, r);
-    VkMemoryRequirements req;
-    vkGetImageMemoryRequirements(w->device, out->image, &req);
-    uint32_t type;
-    if (!nnxr_gpu_find_memory_type(w->gpu, req.memoryTypeBits, 0,
-                                   VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, &type, err))
-        return false;
-    VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
-                               .allocationSize = req.size, .memoryTypeIndex = type};
-    if ((r = vkAllocateMemory(w->device, &ai, NULL, &out->memory)) != VK_SUCCESS)
-        return nnxr_fail(err, "window: cannot allocate an image (%d)", r);
-    vkBindImageMemory(w->device, out->image, out->memory, 0);
-    VkImageViewCreateInfo vi = {.sType = VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO,
-                                .image = out->image, .viewType = VK_IMAGE_VIEW_TYPE_2D,
-                                .format = format, .subresourceRange = {aspect, 0, 1, 0, 1}};
-    if ((r = vkCreateImageView(w->device, &vi, NULL, &out->view)) != VK_SUCCESS)
-        return nnxr_fail(err, "window: vkCreateImageView failed (%d)", r);
-    return true;
-}
-
-static void free_image(VkDevice dev, image *im)
-{
-    if (im->view)
-        vkDestroyImageView(dev, im->view, NULL);
-    if (im->image)
-        vkDestroyImage(dev, im->image, NULL);
-    if (im->memory)
-        vkFreeMemory(dev, im->memory, NULL);
-    memset(im, 0, sizeof *im);
+    return nnxr_attachment_create(w->gpu, w->extent.width, w->extent.height, format, samples,
+                                  usage, aspect, "window", out, err);
 }
 
 /* Everything that depends on the swapchain's size (not the swapchain itself). */
@@ -245,79 +199,17 @@ static void free_sized(nnxr_window *w)
         w->framebuffers[i] = VK_NULL_HANDLE;
         w->views[i] = VK_NULL_HANDLE;
     }
-    free_image(w->device, &w->msaa);
-    free_image(w->device, &w->depth);
+    nnxr_attachment_free(w->device, &w->msaa);
+    nnxr_attachment_free(w->device, &w->depth);
     nnxr_buffer_destroy(w->gpu, w->readback);
     w->readback = NULL;
 }
 
 static bool make_render_pass(nnxr_window *w, nnxr_error *err)
 {
-    bool msaa = w->samples != VK_SAMPLE_COUNT_1_BIT;
-    VkAttachmentDescription att[3] = {
-        {.format = w->color_format, .samples = w->samples,
-         .loadOp = VK_ATTACHMENT_LOAD_OP_CLEAR,
-         .storeOp = msaa ? VK_ATTACHMENT_STORE_OP_DONT_CARE : VK_ATTACHMENT_STORE_OP_STORE,
-         .stencilLoadOp = VK_ATTACHMENT_LOAD_OP_DONT_CARE,
-         .stencilStoreOp = VK_ATTACHMENT_STORE_OP_DONT_CARE,
-         .initialLayout = VK_IMAGE_LAYOUT_UNDEFINED,
-         .finalLayout = msaa ? VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL
-                             : VK_IMAGE_LAYOUT_PRESENT_SRC_KHR},
-        {.format = w->depth_format, .samples = w->samples,
-         .loadOp = VK_ATTACHMENT_LOAD_OP_CLEAR, .storeOp = VK_ATTACHMENT_STORE_OP_DONT_CARE,
-         .stencilLoadOp = VK_ATTACHMENT_LOAD_OP_DONT_CARE,
-         .stencilStoreOp = VK_ATTACHMENT_STORE_OP_DONT_CARE,
-         .initialLayout = VK_IMAGE_LAYOUT_UNDEFINED,
-         .finalLayout = VK_IMAGE_LAYOUT_DEPTH_STENCIL_ATTACHMENT_OPTIMAL},
-        {.format = w->color_format, .samples = VK_SAMPLE_COUNT_1_BIT,
-         .loadOp = VK_ATTACHMENT_LOAD_OP_DONT_CARE, .storeOp = VK_ATTACHMENT_STORE_OP_STORE,
-         .stencilLoadOp = VK_ATTACHMENT_LOAD_OP_DONT_CARE,
-         .stencilStoreOp = VK_ATTACHMENT_STORE_OP_DONT_CARE,
-         .initialLayout = VK_IMAGE_LAYOUT_UNDEFINED,
-         .finalLayout = VK_IMAGE_LAYOUT_PRESENT_SRC_KHR},
-    };
-    VkAttachmentReference color_ref = {0, VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL};
-    VkAttachmentReference depth_ref = {1, VK_IMAGE_LAYOUT_DEPTH_STENCIL_ATTACHMENT_OPTIMAL};
-    VkAttachmentReference resolve_ref = {2, VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL};
-    VkSubpassDescription sub = {
-        .pipelineBindPoint = VK_PIPELINE_BIND_POINT_GRAPHICS,
-        .colorAttachmentCount = 1,
-        .pColorAttachments = &color_ref,
-        .pResolveAttachments = msaa ? &resolve_ref : NULL,
-        .pDepthStencilAttachment = &depth_ref,
-    };
-    /* The swapchain image's transition waits for the acquire semaphore (which the submit
-     * waits for at the colour output stage); compute output feeds the draws, as offscreen. */
-    VkSubpassDependency deps[2] = {
-        {.srcSubpass = VK_SUBPASS_EXTERNAL, .dstSubpass = 0,
-         .srcStageMask = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT |
-                         VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT |
-                         VK_PIPELINE_STAGE_LATE_FRAGMENT_TESTS_BIT,
-         .dstStageMask = VK_PIPELINE_STAGE_VERTEX_INPUT_BIT | VK_PIPELINE_STAGE_VERTEX_SHADER_BIT |
-                         VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT |
-                         VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT |
-                         VK_PIPELINE_STAGE_EARLY_FRAGMENT_TESTS_BIT,
-         .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT |
-                          VK_ACCESS_COLOR_ATTACHMENT_WRITE_BIT |
-                          VK_ACCESS_DEPTH_STENCIL_ATTACHMENT_WRITE_BIT,
-         .dstAccessMask = VK_ACCESS_VERTEX_ATTRIBUTE_READ_BIT | VK_ACCESS_SHADER_READ_BIT |
-                          VK_ACCESS_UNIFORM_READ_BIT | VK_ACCESS_COLOR_ATTACHMENT_WRITE_BIT |
-                          VK_ACCESS_DEPTH_STENCIL_ATTACHMENT_READ_BIT |
-                          VK_ACCESS_DEPTH_STENCIL_ATTACHMENT_WRITE_BIT},
-        {.srcSubpass = 0, .dstSubpass = VK_SUBPASS_EXTERNAL,
-         .srcStageMask = VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT,
-         .dstStageMask = VK_PIPELINE_STAGE_TRANSFER_BIT,
-         .srcAccessMask = VK_ACCESS_COLOR_ATTACHMENT_WRITE_BIT,
-         .dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT},
-    };
-    VkRenderPassCreateInfo ri = {.sType = VK_STRUCTURE_TYPE_RENDER_PASS_CREATE_INFO,
-                                 .attachmentCount = msaa ? 3 : 2, .pAttachments = att,
-                                 .subpassCount = 1, .pSubpasses = &sub,
-                                 .dependencyCount = 2, .pDependencies = deps};
-    VkResult r = vkCreateRenderPass(w->device, &ri, NULL, &w->render_pass);
-    if (r != VK_SUCCESS)
-        return nnxr_fail(err, "window: vkCreateRenderPass failed (%d)", r);
-    return true;
+    return nnxr_target_render_pass(w->device, w->color_format, w->depth_format, w->samples,
+                                   VK_IMAGE_LAYOUT_PRESENT_SRC_KHR, "window", &w->render_pass,
+                                   err);
 }
 
 /* (Re)makes the swapchain at the window's drawable size and everything sized by it. */
@@ -434,16 +326,6 @@ static bool remake(nnxr_window *w, nnxr_error *err)
     return make_swapchain(w, err);
 }
 
-static VkSampleCountFlagBits pick_samples(const VkPhysicalDeviceLimits *l, uint32_t want)
-{
-    VkSampleCountFlags ok = l->framebufferColorSampleCounts & l->framebufferDepthSampleCounts;
-    VkSampleCountFlagBits s = VK_SAMPLE_COUNT_1_BIT;
-    for (uint32_t c = 2; c <= want && c <= 64; c *= 2)
-        if (ok & c)
-            s = (VkSampleCountFlagBits)c;
-    return s;
-}
-
 bool nnxr_window_attach(nnxr_window *w, nnxr_gpu *gpu, uint32_t samples,
                         const float clear_rgb[3], nnxr_error *err)
 {
@@ -479,18 +361,10 @@ bool nnxr_window_attach(nnxr_window *w, nnxr_gpu *gpu, uint32_t samples,
             w->color_format = formats[i].format;
             break;
         }
-    static const VkFormat depths[] = {VK_FORMAT_D32_SFLOAT, VK_FORMAT_X8_D24_UNORM_PACK32,
-                                      VK_FORMAT_D24_UNORM_S8_UINT, VK_FORMAT_D16_UNORM};
-    w->depth_format = VK_FORMAT_UNDEFINED;
-    for (size_t i = 0; i < 4 && !w->depth_format; i++) {
-        VkFormatProperties p;
-        vkGetPhysicalDeviceFormatProperties(w->info->physical_device, depths[i], &p);
-        if (p.optimalTilingFeatures & VK_FORMAT_FEATURE_DEPTH_STENCIL_ATTACHMENT_BIT)
-            w->depth_format = depths[i];
-    }
+    w->depth_format = nnxr_pick_depth_format(w->info->physical_device);
     if (!w->depth_format)
         return nnxr_fail(err, "window: the device has no depth format");
-    w->samples = pick_samples(&w->info->properties.limits, samples ? samples : 1);
+    w->samples = nnxr_pick_samples(&w->info->properties.limits, samples ? samples : 1);
     VkSemaphoreCreateInfo sci = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO};
     if (vkCreateSemaphore(w->device, &sci, NULL, &w->acquired) != VK_SUCCESS)
         return nnxr_fail(err, "window: vkCreateSemaphore failed");
