@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/cloud.h"
 #include "config/config.h"
 #include "core/log.h"
 #include "core/status.h"
@@ -65,6 +66,8 @@ static const void *service(const nnxr_host *host, const char *id)
     }
     if (!strcmp(id, NNXR_SERVICE_MODEL))
         return app->trainer ? &app->model_api : NULL;
+    if (!strcmp(id, NNXR_SERVICE_CLOUD))
+        return app->cloud ? &app->cloud_api : NULL;
     /* The renderer's table is immutable: each plugin makes (and frees) its own context. */
     if (!strcmp(id, NNXR_SERVICE_RENDER)) {
         nnxr_error err;
@@ -153,6 +156,8 @@ uint32_t nnxr_app_shutdown(nnxr_app *app)
     for (size_t i = 0; i < app->queue_len; i++)
         free((void *)app->queue[(app->queue_head + i) % NNXR_COMMAND_QUEUE].values);
     app->queue_len = 0;
+    nnxr_app_cloud_destroy(app->cloud); /* it reads the trainer's buffers */
+    app->cloud = NULL;
     nnxr_trainer_destroy(app->trainer);
     app->trainer = NULL;
     nnxr_train_data_free(&app->train_data);

@@ -9,6 +9,7 @@
 #include "config/scene.h"
 #include "gpu/gpu.h"
 #include "nn/trainer.h"
+#include "nnxr/cloud.h"
 #include "nnxr/gpu.h"
 #include "nnxr/plugin.h"
 #include "nnxr/render.h"
@@ -54,6 +55,10 @@ typedef struct nnxr_app {
     nnxr_trainer *trainer;
     nnxr_train_data_owned train_data;
     nnxr_model_api model_api;
+
+    /* The latent cloud, when the scene has [cloud] enabled (app/cloud.h). */
+    struct nnxr_app_cloud *cloud;
+    nnxr_cloud_api cloud_api;
 
     bool paused;
     bool quit;

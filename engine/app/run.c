@@ -13,6 +13,7 @@
 
 #include "app/app.h"
 #include "app/cli.h"
+#include "app/cloud.h"
 #include "core/fs.h"
 #include "core/log.h"
 #include "core/status.h"
@@ -90,7 +91,9 @@ static const char run_usage[] =
     "\n"
     "A headless run writes under the output folder: frames/NNNNNN.png (every [view]\n"
     "frame_every frames, and the last), metrics.jsonl, scene.resolved.toml, summary.json;\n"
-    "a scene with a [model] also checkpoint.npz and the [train] export files.\n"
+    "a scene with a [model] also checkpoint.npz and the [train] export files; one with\n"
+    "[cloud] also labels.journal (replayed when a run goes on in the same folder), labels.npy\n"
+    "and labels.csv.\n"
     "Exit status: 0 done, 1 error, 2 bad usage, 3 validation messages were reported.\n";
 
 static bool parse_number(const char *flag, const char *text, double *out)
@@ -377,7 +380,10 @@ static bool run_frame(loop_state *st, double t, double dt, nnxr_error *err)
         frame.train_step = app->train_step;
         app->metrics.step = app->train_step;
     }
-    /* 5. simulation: plugins' compute work on the shared buffers. */
+    /* 5. simulation: the latent cloud's steps, then plugins' compute work on the shared
+     * buffers. */
+    if (app->cloud && !nnxr_app_cloud_frame(app->cloud, st->rec, &frame, err))
+        return false;
     for (size_t i = 0; i < app->plugin_count; i++)
         if (app->plugins[i].compute) {
             /* The extension promises that earlier work is complete and visible. */
@@ -546,7 +552,8 @@ static int run_scene(const run_options *o)
                                                  (uint32_t)scene->view.samples, clear,
                                                  &st.target.offscreen, &err)) &&
               nnxr_recorder_create(app.gpu, 8, &st.rec, &err) &&
-              nnxr_app_start_training(&app, &err) && nnxr_app_load_plugins(&app, &err) &&
+              nnxr_app_start_training(&app, &err) &&
+              nnxr_app_cloud_start(&app, st.out, &err) && nnxr_app_load_plugins(&app, &err) &&
               nnxr_png_writer_create((int)scene->view.png_compression, &st.png, &err);
     if (ok && !st.window) {
         nnxr_render_target_info ti;
@@ -618,6 +625,8 @@ static int run_scene(const run_options *o)
                  nnxr_trainer_save_checkpoint(app.trainer, path, &err) &&
                  nnxr_trainer_export(app.trainer, st.out, NULL, &err);
         }
+        if (ok && app.cloud)
+            ok = nnxr_app_cloud_finish(app.cloud, st.out, &err);
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGTERM, &old_term, NULL);
         if (st.timed_frames) {
@@ -730,7 +739,8 @@ int nnxr_cli_check(int argc, char **argv)
     nnxr_gpu_options gopt = {.app_name = "nnxr", .validate = validate, .graphics = true};
     nnxr_app app;
     bool ok = nnxr_app_init(&app, scene, &gopt, NULL, &err) &&
-              nnxr_app_start_training(&app, &err) && nnxr_app_load_plugins(&app, &err);
+              nnxr_app_start_training(&app, &err) && nnxr_app_cloud_start(&app, NULL, &err) &&
+              nnxr_app_load_plugins(&app, &err);
     if (ok) {
         for (size_t i = 0; i < app.plugin_count; i++)
             printf("# plugin %s: %s\n", app.plugins[i].id, app.plugins[i].lib.path);

@@ -1,5 +1,5 @@
-/* config/scene.c — the scene schema (every key of [scene], [dataset], [model], [train], [view]
- * and [audio]: type, range, default, meaning), its validation, cross-key rules, and the
+/* config/scene.c — the scene schema (every key of [scene], [dataset], [model], [train], [view],
+ * [audio] and [cloud]: type, range, default, meaning), its validation, cross-key rules, and the
  * resolved document. */
 #include "config/scene.h"
 
@@ -56,6 +56,7 @@ static const char *const model_kinds[] = {"none", "mlp", "cnn", "vae", NULL};
 static const char *const activations[] = {"relu", "tanh", "sigmoid", "linear", NULL};
 static const char *const optimizers[] = {"sgd", "adam", NULL};
 static const char *const export_items[] = {"latents", "predictions", "activations", NULL};
+static const char *const cloud_journal_modes[] = {"resume", "fresh", NULL};
 
 static const char *const def_features[] = {"x1", "x2"};
 static const int64_t def_hidden[] = {16, 16};
@@ -189,12 +190,48 @@ static const key_spec schema[] = {
          "Sound on: plugins that make sound (the sonifier) play it, or write it when headless."),
     INT("audio", "sample_rate", audio.sample_rate, 48000, 8000, 192000, "Output sample rate."),
     BOOL("audio", "wav", audio.wav, true, "Headless: write the run's sound to audio.wav."),
+
+    BOOL("cloud", "enabled", cloud.enabled, false,
+         "The latent cloud (Kath et al.): every training sample a point pulled towards its "
+         "VAE mean mapped into the room, labelled by annotation spheres. Needs [model] kind = "
+         "\"vae\" with latent_dim = 3."),
+    FLT("cloud", "k_s", cloud.k_s, 1.0, 0.0, 1e6, "Spring of each point towards its target."),
+    FLT("cloud", "k_a", cloud.k_a, 0.5, 0.0, 1e6,
+        "Attraction of a point towards the mean of its class (labelled points only)."),
+    FLT("cloud", "k_r", cloud.k_r, 1e-5, 0.0, 1e6,
+        "Softened all-pairs repulsion; its total grows with the point count (scale it as 1/n)."),
+    FLT("cloud", "eps", cloud.eps, 0.02, 1e-6, 1000.0, "Softening length of the repulsion, metres."),
+    FLT("cloud", "damping", cloud.damping, 0.1, 0.0, 1.0, "Fraction of velocity lost per step."),
+    FLT("cloud", "dt", cloud.dt, 0.05, 1e-6, 10.0, "Time step of the simulation."),
+    FLT("cloud", "room", cloud.room, 4.0, 0.01, 10000.0,
+        "Edge of the cube, centred at the origin, that holds 98 % of the targets, metres."),
+    INT("cloud", "steps_per_frame", cloud.steps_per_frame, 1, 0, 1000,
+        "Simulation steps per frame, after training (each is O(n^2): ~0.1 s at 10,000 points "
+        "on a CPU Vulkan device)."),
+    BOOL("cloud", "freeze_when_paused", cloud.freeze_when_paused, false,
+         "No simulation steps while training is paused (else the cloud keeps settling)."),
+    BOOL("cloud", "machine_labels", cloud.machine_labels, false,
+         "Points no user decided take the classifier's prediction in the force model and the "
+         "exported labels. Off as in the paper: only user-annotated points are coloured and "
+         "attract their class."),
+    INT("cloud", "knn_k", cloud.knn_k, 5, 1, 64,
+        "Neighbours of the cloud.knn_accuracy metric (k-NN of the VAE means against the true "
+        "classes)."),
+    INT("cloud", "knn_sample", cloud.knn_sample, 1000, 1, 1000000,
+        "Points (a fixed random sample) whose neighbours the metric looks up among all points."),
+    INT("cloud", "knn_every", cloud.knn_every, 30, 1, INT64_MAX,
+        "Publish cloud.knn_accuracy, cloud.knn_accuracy_room and cloud.labelled every this many "
+        "frames (and at the end)."),
+    STR("cloud", "journal", cloud.journal, "resume", cloud_journal_modes,
+        "An existing labels.journal in the output folder: resume replays it (every label made "
+        "before is kept, and new ones append); fresh moves it aside to "
+        "labels.journal.N.old and starts a new one."),
 };
 
 #define SCHEMA_LEN (sizeof schema / sizeof schema[0])
 
 static const char *const tables[] = {"scene", "dataset", "model", "train", "view", "audio",
-                                     "plugin", NULL};
+                                     "cloud", "plugin", NULL};
 
 static void format_number(char *out, size_t n, double v)
 {
@@ -401,6 +438,15 @@ static bool cross_check(nnxr_scene *s, nnxr_error *err)
             if (!strcmp(s->dataset.features[i], s->dataset.features[j]))
                 return fail_at(err, s, "dataset", "features", "'%s' is listed twice",
                                s->dataset.features[i]);
+    if (s->cloud.enabled && strcmp(mk, "vae"))
+        return fail_at(err, s, "cloud", "enabled", "the latent cloud needs a vae model "
+                       "([model] kind = \"vae\"), this scene's is '%s'", mk);
+    if (s->cloud.enabled && s->model.latent_dim != 3) {
+        char d[32];
+        snprintf(d, sizeof d, "%lld", (long long)s->model.latent_dim);
+        return fail_at(err, s, "cloud", "enabled", "the latent cloud needs [model] latent_dim "
+                       "= 3 (one room axis per latent unit), this scene's is %s", d);
+    }
     if (s->train.seed < 0)
         s->train.seed = s->scene.seed;
     return true;
@@ -478,7 +524,7 @@ nnxr_scene *nnxr_scene_parse(const char *text, size_t len, const char *name, nnx
         if (!known) {
             const char *near = nnxr_nearest_word(key, tables);
             nnxr_fail(err, "%s:%d:%d: unknown table or key '%s'%s%s%s; a scene has [scene], "
-                      "[dataset], [model], [train], [view], [audio] and [[plugin]]",
+                      "[dataset], [model], [train], [view], [audio], [cloud] and [[plugin]]",
                       s->path, nnxr_toml_key_line(v), nnxr_toml_key_column(v), key,
                       near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
             goto fail;

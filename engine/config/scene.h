@@ -108,6 +108,16 @@ typedef struct nnxr_scene {
         bool wav;
     } audio;
 
+    struct {               /* the latent cloud of a vae scene (app/cloud.c) */
+        bool enabled;
+        double k_s, k_a, k_r, eps, damping, dt, room;
+        int64_t steps_per_frame;
+        bool freeze_when_paused;
+        bool machine_labels;
+        int64_t knn_k, knn_sample, knn_every;
+        const char *journal; /* resume, fresh */
+    } cloud;
+
     nnxr_scene_plugin plugins[NNXR_SCENE_MAX_PLUGINS];
     size_t plugin_count;
 
