@@ -77,6 +77,10 @@ struct nnxr_draw_batch {
     VkDescriptorSet set;
     source positions, labels;
     nnxr_draw_image *image;
+    /* The descriptor set is written at the next record, not when a source changes: a plugin
+     * replacing both its positions and its labels buffers (a new point count) would otherwise
+     * have the set name the new one beside the other's destroyed buffer in between. */
+    bool set_dirty;
 };
 
 struct nnxr_draw {
@@ -537,7 +541,7 @@ static bool batch_grow(nnxr_draw *d, nnxr_draw_batch *b, uint32_t capacity, uint
     }
     b->instances = nb;
     b->capacity = (uint32_t)cap;
-    write_set(d, b);
+    b->set_dirty = true;
     /* Cubes draw indexed: enough indices for every instance with six faces. */
     if (b->kind == NNXR_DRAW_CUBES && !cube_indices(d, (uint64_t)b->capacity * 6))
         return nnxr_fail(err, "batch \"%s\": no room for the indices of %u cubes", b->name,
@@ -683,7 +687,7 @@ static bool set_source(nnxr_draw *d, nnxr_draw_batch *b, source *s, const char *
         return nnxr_fail(err, "batch %s: no batch", what);
     if (!buf) {
         memset(s, 0, sizeof *s);
-        write_set(d, b);
+        b->set_dirty = true;
         return true;
     }
     if (offset % 4 || stride % 4 || stride < min_bytes)
@@ -695,7 +699,7 @@ static bool set_source(nnxr_draw *d, nnxr_draw_batch *b, source *s, const char *
                          "%llu bytes", b->name, what, buf->name, (unsigned long long)offset,
                          (unsigned long long)buf->size);
     bind_range(d, buf, offset, stride, s);
-    write_set(d, b);
+    b->set_dirty = true;
     return true;
 }
 
@@ -729,7 +733,8 @@ static bool batch_image(nnxr_draw *d, nnxr_draw_batch *b, nnxr_draw_image *img,
         return nnxr_fail(err, "batch \"%s\": images are for quads and cubes, not %s", b->name,
                          kind_name(b->kind));
     b->image = img ? img : b->kind == NNXR_DRAW_TEXT ? d->font : NULL;
-    write_set(d, b);
+    b->set_dirty = true;
+    write_params(b);
     return true;
 }
 
@@ -758,6 +763,10 @@ static void record(nnxr_draw *d, nnxr_draw_batch *b, VkCommandBuffer cmd, const 
 {
     if (!d->prepared || !b || !b->count || !view)
         return;
+    if (b->set_dirty) {
+        write_set(d, b);
+        b->set_dirty = false;
+    }
     int pipes[2] = {-1, -1};
     uint32_t per = 6;
     switch (b->kind) {
