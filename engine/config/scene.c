@@ -151,6 +151,9 @@ static const key_spec schema[] = {
         "Also evaluate the validation set (val.loss, val.accuracy, and the running train.* of "
         "the epoch; a vae also refreshes mu of every sample) every this many optimizer steps; "
         "0: at epoch ends only."),
+    INT("train", "probe", train.probe, 32, 0, 4096,
+        "Samples of the probe batch (the first of the evaluation set) whose activations in "
+        "every layer plugins read (activation grids, PCA); 0: none."),
     {.table = "train", .key = "export", .kind = K_STRINGS, .offset = OFF(train.export_what),
      .len_offset = OFF(train.export_count), .allowed = export_items, .min_len = 0, .max_len = 8,
      .doc = "What a run writes into --out at its end besides the checkpoint, as .npy: latents "

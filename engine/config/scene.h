@@ -79,6 +79,7 @@ typedef struct nnxr_scene {
         int64_t max_steps_per_frame;
         bool paused;
         int64_t eval_every;
+        int64_t probe;
         const char *export_what[8]; /* latents, predictions, activations */
         size_t export_count;
         const char *export_layers[32];

@@ -236,6 +236,7 @@ bool nnxr_train_config_from_scene(const nnxr_scene *s, const nnxr_train_data *da
     cfg->budget_ms = s->train.budget_ms;
     cfg->max_steps_per_frame = (uint32_t)s->train.max_steps_per_frame;
     cfg->eval_every = (uint64_t)s->train.eval_every;
+    cfg->probe_count = (uint32_t)s->train.probe;
     cfg->export_count = (uint32_t)s->train.export_count;
     for (size_t i = 0; i < s->train.export_count && i < 8; i++)
         cfg->export_what[i] = s->train.export_what[i];
