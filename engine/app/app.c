@@ -265,8 +265,9 @@ void nnxr_app_apply_commands(nnxr_app *app)
 static void train_publish(void *user, const char *name, double value)
 {
     nnxr_app *app = user;
-    /* Epoch metrics come in the middle of a frame: stamp them with the steps taken. */
-    app->metrics.step = nnxr_trainer_step(app->trainer);
+    /* Epoch metrics come in the middle of a frame: stamp them with the steps taken (none
+     * while the trainer is being made: it publishes its starting hyperparameters). */
+    app->metrics.step = app->trainer ? nnxr_trainer_step(app->trainer) : 0;
     nnxr_metrics_publish(&app->metrics, name, value);
 }
 

@@ -1005,6 +1005,8 @@ static bool make_predict_kernel(nnxr_trainer *t, nnxr_error *err)
     return ok;
 }
 
+static void publish_hparams(nnxr_trainer *t);
+
 bool nnxr_trainer_create(nnxr_gpu *gpu, const nnxr_train_config *cfg,
                          const nnxr_train_data *data, nnxr_trainer **out, nnxr_error *err)
 {
@@ -1128,6 +1130,10 @@ bool nnxr_trainer_create(nnxr_gpu *gpu, const nnxr_train_config *cfg,
     if (ok && cfg->checkpoint && cfg->checkpoint[0])
         ok = nnxr_trainer_load_checkpoint(t, cfg->checkpoint, err);
     ok = ok && start_epoch(t, err);
+    if (ok) {
+        publish_hparams(t);
+        tr_publish(t, "epoch", (double)t->epoch);
+    }
     if (!ok) {
         nnxr_trainer_destroy(t);
         return false;
@@ -1172,7 +1178,36 @@ static const struct {
     {"max_steps_per_frame", SIZE_MAX},
 };
 
+/* "hparam.<name>" for every hyperparameter a frame may change, so that displays (the HUD)
+ * show the values in effect from the first frame and after every change. */
+static void publish_hparams(nnxr_trainer *t)
+{
+    char metric[48];
+    for (size_t i = 0; i < sizeof hparam_names / sizeof hparam_names[0]; i++) {
+        size_t off = hparam_names[i].hp_offset;
+        const char *name = hparam_names[i].name;
+        double v = off != SIZE_MAX ? *(const float *)((const char *)&t->hp + off)
+                   : !strcmp(name, "batch")     ? (double)t->cfg.batch
+                   : !strcmp(name, "budget_ms") ? t->cfg.budget_ms
+                                                : (double)t->cfg.max_steps_per_frame;
+        if (!strcmp(name, "lr"))
+            v = t->cfg.lr; /* the double the user gave, not its float */
+        snprintf(metric, sizeof metric, "hparam.%s", name);
+        tr_publish(t, metric, v);
+    }
+}
+
+static bool set_hparam(nnxr_trainer *t, const char *name, double v, nnxr_error *err);
+
 bool nnxr_trainer_set_hparam(nnxr_trainer *t, const char *name, double v, nnxr_error *err)
+{
+    if (!set_hparam(t, name, v, err))
+        return false;
+    publish_hparams(t);
+    return true;
+}
+
+static bool set_hparam(nnxr_trainer *t, const char *name, double v, nnxr_error *err)
 {
     if (!name)
         return nnxr_fail(err, "set_hparam: no name");

@@ -59,6 +59,12 @@ def main():
         # 2 features -> 6 -> 3 -> 2 classes: W 12, 18, 6 and b 6, 3, 2.
         check(sizes == sorted([12, 6, 18, 3, 6, 2]), f"parameter sizes {sizes}")
 
+    # The hyperparameters in effect are published from the start and after each change.
+    lr = [(r["frame"], r["value"]) for r in map(json.loads, open(os.path.join(a.out,
+          "metrics.jsonl"))) if r.get("name") == "hparam.lr"]
+    check(len(lr) >= 2 and lr[0] == (0, 0.03) and lr[-1] == (5, 0.125),
+          f"hparam.lr published at the start (0.03) and at the change in frame 5: {lr}")
+
     # Steps stop at the pause: metrics.jsonl carries the step of each record; after the frame
     # of the pause no record may show a later step than the one at the pause.
     steps_at = {}

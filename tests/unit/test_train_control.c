@@ -171,7 +171,12 @@ static void test_eval(nnxr_gpu *gpu)
         CHECK(rep.epochs_ended == 2 && rep.finished && nnxr_trainer_finished(t));
         CHECK(nnxr_trainer_epoch(t) == 2 && nnxr_trainer_step(t) == 2 * (80 / 8));
         CHECK(tt_metric_count(&mt, "train.loss") == 2 && tt_metric_count(&mt, "val.accuracy") == 2);
-        CHECK(tt_metric(&mt, "epoch", 1) == 2.0);
+        /* epoch 0 and the hyperparameters in effect are published at creation. */
+        CHECK(tt_metric(&mt, "epoch", 0) == 0.0 && tt_metric(&mt, "epoch", 2) == 2.0);
+        CHECK_CLOSE(tt_metric(&mt, "hparam.lr", 0), c.lr, 1e-12);
+        CHECK(tt_metric(&mt, "hparam.batch", 0) == (double)c.batch);
+        TT_OK(nnxr_trainer_set_hparam(t, "momentum", 0.25, &e_));
+        CHECK_CLOSE(tt_metric(&mt, "hparam.momentum", 1), 0.25, 1e-7);
         TT_OK(nnxr_trainer_evaluate(t, NNXR_SET_TEST, &r, &e_));
         CHECK(r.count == 17 && tt_metric_count(&mt, "test.accuracy") == 1);
         /* Finished: frames take no more steps. */
