@@ -420,12 +420,6 @@ bool nnxr_app_cloud_start(nnxr_app *app, const char *out_dir, nnxr_error *err)
         return nnxr_fail_prefix(err, "%s: [cloud]", s->path);
     if (out_dir && !open_journal(c, s, out_dir, err))
         return false;
-    if (app->trainer && s->train.export_count)
-        for (size_t i = 0; i < s->train.export_count; i++)
-            if (!strcmp(s->train.export_what[i], "predictions"))
-                NNXR_WARN("%s: [train] export \"predictions\" writes labels.npy (the "
-                          "evaluation set's classes), which the cloud's labels.npy replaces "
-                          "at the end of the run", s->path);
     nnxr_app_set_handler(app, NNXR_CMD_ANNOTATE_SPHERE, on_sphere, c);
     nnxr_app_set_handler(app, NNXR_CMD_UNLABEL_SPHERE, on_sphere, c);
     nnxr_app_set_handler(app, NNXR_CMD_UNDO_ANNOTATION, on_undo, c);

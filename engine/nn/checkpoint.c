@@ -356,7 +356,8 @@ bool nnxr_trainer_export(nnxr_trainer *t, const char *dir, uint32_t *written, nn
                  write_npy(dir, "predictions.npy", NNXR_DTYPE_I32, 1, shape, pred, written, err) &&
                  write_npy(dir, "confidence.npy", NNXR_DTYPE_F32, 1, shape, conf, written, err) &&
                  write_npy(dir, "probs.npy", NNXR_DTYPE_F32, 2, shape, probs, written, err) &&
-                 write_npy(dir, "labels.npy", NNXR_DTYPE_I32, 1, shape, labels, written, err);
+                 write_npy(dir, "true_labels.npy", NNXR_DTYPE_I32, 1, shape, labels, written,
+                           err);
             free(probs);
             free(conf);
             free(pred);

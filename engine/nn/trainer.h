@@ -248,7 +248,7 @@ bool nnxr_trainer_save_checkpoint(nnxr_trainer *t, const char *path, nnxr_error 
 bool nnxr_trainer_load_checkpoint(nnxr_trainer *t, const char *path, nnxr_error *err);
 
 /* Writes the configured exports as .npy into dir: latents.npy (VAE: mu of every training
- * sample), predictions.npy / confidence.npy / probs.npy / labels.npy (evaluation set),
+ * sample), predictions.npy / confidence.npy / probs.npy / true_labels.npy (evaluation set),
  * activations_<layer>.npy (evaluation set, each layer's output; at most 256 MiB per file, the
  * first samples that fit). *written (may be NULL) gets the number of files. */
 bool nnxr_trainer_export(nnxr_trainer *t, const char *dir, uint32_t *written, nnxr_error *err);

@@ -48,7 +48,7 @@ assert z['dense2.b'].shape == (10,) and z['opt1.dense0.w'].shape == (128, 784)
 assert int(z['meta.step']) > 0 and list(z['meta.hidden']) == [128, 128]
 assert all(np.isfinite(z[k]).all() for k in z.files if k[0] in 'do')
 pred = np.load(out + '/predictions.npy')
-lab = np.load(out + '/labels.npy')
+lab = np.load(out + '/true_labels.npy')
 conf = np.load(out + '/confidence.npy')
 probs = np.load(out + '/probs.npy')
 assert pred.shape == lab.shape == conf.shape == (5000,) and probs.shape == (5000, 10)
@@ -100,7 +100,7 @@ def main():
           f"messages")
     check(summary["steps"] == steps[-1] if steps else False,
           "summary steps equal the last metric's step")
-    for f in ("checkpoint.npz", "predictions.npy", "confidence.npy", "probs.npy", "labels.npy",
+    for f in ("checkpoint.npz", "predictions.npy", "confidence.npy", "probs.npy", "true_labels.npy",
               "frames/000000.png"):
         check(os.path.isfile(os.path.join(a.out, f)), f"{f} written")
     py = python_with_numpy()
