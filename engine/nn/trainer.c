@@ -597,7 +597,9 @@ static void result_from_stats(const nnxr_trainer *t, const float *s, nnxr_eval_r
         r->kl = ratio(s[4], s[5]);
         r->cls_loss = t->model.classes ? ratio(s[8], s[9]) : 0.0;
         r->accuracy = t->model.classes ? ratio(s[10], s[9]) : NAN;
-        r->loss = r->bce + r->kl + (t->model.classes ? t->model.desc.cls_weight * r->cls_loss : 0);
+        /* Without labelled samples the classifier adds nothing to what is minimised. */
+        bool labelled = t->model.classes && s[9] > 0;
+        r->loss = r->bce + r->kl + (labelled ? t->model.desc.cls_weight * r->cls_loss : 0);
     } else {
         r->count = (uint32_t)s[3];
         r->loss = ratio(s[0], s[1]);

@@ -755,6 +755,12 @@ static void test_vae_class_means(nnxr_gpu *gpu)
     }
     nnxr_error err;
     TT_OK(nnxr_trainer_steps(t, 6, NULL, &e_));
+    /* No sample carries a user label: the training loss is the autoencoder's alone. */
+    nnxr_eval_result tr;
+    TT_OK(nnxr_trainer_train_stats(t, &tr, &e_));
+    CHECKF(isfinite(tr.loss) && fabs(tr.loss - (tr.bce + tr.kl)) <= 1e-9 * fabs(tr.loss),
+           "unlabelled vae: train loss %g, bce %g + kl %g", tr.loss, tr.bce, tr.kl);
+    CHECK(isnan(tr.cls_loss));
     TT_OK(nnxr_trainer_evaluate(t, NNXR_SET_VAL, NULL, &e_));
     uint32_t n = d.val.count, k = 4;
     float *mu = tt_alloc((size_t)n * 3 * 4);
