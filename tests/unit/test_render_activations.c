@@ -1,6 +1,6 @@
 /* tests/unit/test_render_activations.c — the activation grid plugin (nnxr.activation_grid)
- * through its real ABI (the .so the build made), with a host of this test's own: the engine's
- * config, gpu and render services, a fake "nnxr.commands" that records what is pushed, and a
+ * through its real ABI (the .so the build made), with the plugin test host
+ * (test_plugin_host.h), its "nnxr.commands" counting the evaluations pushed, and a
  * fake "nnxr.model" whose probe activations, class means and evaluation outputs the test
  * sets in GPU buffers. Pictures are read for meaning, with oracles of the test's own:
  *   - every cell of the grid (found as a square of viridis colours) has the colour of
@@ -17,14 +17,11 @@
  *     eigen-decomposition against matrices with known eigenvectors;
  *   - config errors (an unknown key, an unknown layer, no model) name what is wrong; an
  *     evaluation is asked for at the start and every `evaluate_every` steps. */
-#include "test_render_util.h"
+#include "test_plugin_host.h"
 
 #include "ag_gpu.h"
 #include "ag_math.h"
-#include "app/plugins.h"
 #include "config/config.h"
-#include "config/scene.h"
-#include "nnxr/model.h"
 
 #define W 800
 #define H 600
@@ -156,126 +153,31 @@ static bool model_data(void *ctx, nnxr_model_data *out, nnxr_error *err)
 /* ---- the host ------------------------------------------------------------------------------ */
 
 typedef struct test_host {
-    nnxr_host host;
-    nnxr_gpu_api gpu_api;
+    tph_host h; /* the model service while h.model points at model_api; commands: on_push */
     fake_model model;
     nnxr_model_api model_api;
-    bool has_model;
     int evaluations; /* EVALUATE commands pushed */
 } test_host;
 
-static test_host *th_of(const nnxr_host *h) { return h->host_data; }
-
-static void svc_log(const nnxr_host *host, int level, const char *message)
-{
-    fprintf(stderr, "[%s %d] %s\n", host->plugin_id, level, message);
-}
-
-static bool svc_push(const nnxr_host *host, const nnxr_command *cmd, nnxr_error *err)
+static bool on_push(void *user, const nnxr_command *cmd, nnxr_error *err)
 {
     (void)err;
+    test_host *t = user;
     if (cmd->kind == NNXR_CMD_EVALUATE && !strcmp(cmd->name, "full"))
-        th_of(host)->evaluations++;
+        t->evaluations++;
     return true;
 }
-
-static const void *service(const nnxr_host *host, const char *id)
-{
-    static const nnxr_log_api log_api = {svc_log};
-    static const nnxr_commands_api commands_api = {svc_push};
-    test_host *t = th_of(host);
-    if (!strcmp(id, NNXR_SERVICE_LOG))
-        return &log_api;
-    if (!strcmp(id, NNXR_SERVICE_CONFIG))
-        return nnxr_config_api_get();
-    if (!strcmp(id, NNXR_SERVICE_COMMANDS))
-        return &commands_api;
-    if (!strcmp(id, NNXR_SERVICE_GPU))
-        return &t->gpu_api;
-    if (!strcmp(id, NNXR_SERVICE_RENDER))
-        return nnxr_render_api_get();
-    if (!strcmp(id, NNXR_SERVICE_MODEL) && t->has_model)
-        return &t->model_api;
-    return NULL;
-}
-
-typedef struct loaded {
-    nnxr_plugin_lib lib;
-    nnxr_scene *scene;
-    void *self;
-    const nnxr_update_ext *update;
-    const nnxr_compute_ext *compute;
-    const nnxr_draw_ext *draw;
-} loaded;
 
 /* Creates the plugin with the [[plugin]] table `toml`; NULL self with the message in err. */
-static bool try_load(test_host *t, const char *toml, loaded *p, nnxr_error *err)
+static bool try_load(test_host *t, const char *toml, tph_plugin *p, nnxr_error *err)
 {
-    memset(p, 0, sizeof *p);
-    char text[4096];
-    snprintf(text, sizeof text, "[[plugin]]\nid = \"nnxr.activation_grid\"\n%s", toml);
-    p->scene = nnxr_scene_parse(text, strlen(text), "test.toml", err);
-    if (!p->scene || !nnxr_plugin_open("nnxr.activation_grid", &p->lib, err))
-        return false;
-    t->host = (nnxr_host){NNXR_ABI_VERSION, "nnxr.activation_grid", t, service};
-    p->self = p->lib.entry->create(&t->host, &p->scene->plugins[0].config, err);
-    return p->self != NULL;
+    return tph_create(&t->h, "nnxr.activation_grid", toml, p, err);
 }
 
-static bool load(test_host *t, tr_scene *s, const char *toml, loaded *p)
+static bool load(test_host *t, tr_scene *s, const char *toml, tph_plugin *p)
 {
-    nnxr_error err;
-    if (!try_load(t, toml, p, &err)) {
-        fprintf(stderr, "activation_grid: %s\n", err.message);
-        return false;
-    }
-    p->update = p->lib.entry->extension(p->self, NNXR_EXT_UPDATE);
-    p->compute = p->lib.entry->extension(p->self, NNXR_EXT_COMPUTE);
-    p->draw = p->lib.entry->extension(p->self, NNXR_EXT_DRAW);
-    nnxr_render_target_info ti;
-    nnxr_offscreen_info(s->target, &ti);
-    if (!p->update || !p->compute || !p->draw || !p->draw->prepare(p->self, &ti, &err)) {
-        fprintf(stderr, "activation_grid prepare: %s\n",
-                p->draw ? err.message : "missing extensions");
-        return false;
-    }
-    return true;
-}
-
-static void unload(loaded *p)
-{
-    if (p->self) {
-        if (p->draw)
-            p->draw->release(p->self);
-        p->lib.entry->destroy(p->self);
-    }
-    if (p->lib.handle)
-        nnxr_plugin_close(&p->lib);
-    nnxr_scene_free(p->scene);
-    memset(p, 0, sizeof *p);
-}
-
-/* One frame as the app runs it: update, compute (into the frame's command buffer), draw. */
-static void frame(tr_scene *s, loaded *p, nnxr_frame *f)
-{
-    nnxr_error err;
-    p->update->update(p->self, f);
-    CHECK(nnxr_recorder_begin(s->rec, &err));
-    VkCommandBuffer cmd = nnxr_recorder_cmd(s->rec);
-    p->compute->record_compute(p->self, cmd, f);
-    nnxr_recorder_external(s->rec);
-    nnxr_offscreen_begin(s->target, cmd);
-    p->draw->record_draw(p->self, cmd, &s->view, f);
-    nnxr_offscreen_end(s->target, cmd, true);
-    CHECK(nnxr_recorder_run(s->rec, &err) && nnxr_offscreen_pixels(s->target, s->rgba, &err));
-    f->index++;
-    static int dumped;
-    const char *dir = getenv("NNXR_TEST_DUMP");
-    if (dir && *dir) {
-        char path[1024];
-        snprintf(path, sizeof path, "%s/activations-%03d.png", dir, dumped++);
-        nnxr_png_write(path, s->rgba, s->w, s->h, 1, &err);
-    }
+    return tph_load(&t->h, s, "nnxr.activation_grid", toml, TPH_NEED_UPDATE | TPH_NEED_COMPUTE,
+                    p);
 }
 
 /* ---- reading the picture ------------------------------------------------------------------- */
@@ -502,27 +404,27 @@ static void test_grid(tr_scene *s, test_host *t)
     model_upload(m);
     m->generation = 1;
     m->outputs_version = 0;
-    loaded p;
+    tph_plugin p;
     char cfg[1024];
     snprintf(cfg, sizeof cfg, "%slayers = [\"dense1\"]\nmax_rows = 3\n", base_cfg);
     if (!load(t, s, cfg, &p)) {
         CHECK(false);
-        unload(&p);
+        tph_unload(&p);
         return;
     }
     nnxr_frame f = {0};
     /* No evaluation yet: the plugin asks for one, and draws no cells. */
     t->evaluations = 0;
-    frame(s, &p, &f);
+    tph_frame(s, &p, &f);
     CHECKF(t->evaluations == 1, "an evaluation asked for at the start (%d)", t->evaluations);
     box b[64];
     int n = regions(s, is_viridis, 0, 0, (int)s->w, (int)s->h, b, 64);
     CHECKF(keep_boxes(b, n, 6, 0.8f, 1.25f) == 0, "no cells before the first evaluation");
     /* The evaluation's outputs arrive: the cells show in the same frame. */
     m->outputs_version = 1;
-    frame(s, &p, &f);
+    tph_frame(s, &p, &f);
     check_cells(s, "probe rows, first frame", 3, 5, probe_dense, m);
-    frame(s, &p, &f);
+    tph_frame(s, &p, &f);
     check_cells(s, "probe rows", 3, 5, probe_dense, m);
     check_legend(s);
     /* New values (outputs_version changes): the cells follow. */
@@ -531,16 +433,16 @@ static void test_grid(tr_scene *s, test_host *t)
             m->dense[r][u] = -m->dense[r][u] * 2.0f + 0.5f * (float)u;
     model_upload(m);
     m->outputs_version = 2;
-    frame(s, &p, &f);
+    tph_frame(s, &p, &f);
     check_cells(s, "probe rows, new values", 3, 5, probe_dense, m);
     /* Surgery: a unit added (a new generation with new regions). */
     fill_model(m, 6);
     model_upload(m);
     m->generation = 2;
     m->outputs_version = 3;
-    frame(s, &p, &f);
+    tph_frame(s, &p, &f);
     check_cells(s, "probe rows after surgery", 3, 6, probe_dense, m);
-    unload(&p);
+    tph_unload(&p);
 
     /* Class rows: every class's mean. */
     fill_model(m, 5);
@@ -548,12 +450,12 @@ static void test_grid(tr_scene *s, test_host *t)
     m->generation = 3;
     snprintf(cfg, sizeof cfg, "%slayers = [\"dense1\"]\nrows = \"class\"\n", base_cfg);
     if (load(t, s, cfg, &p)) {
-        frame(s, &p, &f);
+        tph_frame(s, &p, &f);
         check_cells(s, "class rows", CLASSES, 5, class_dense, m);
     } else {
         CHECK(false);
     }
-    unload(&p);
+    tph_unload(&p);
 }
 
 /* Feature maps: each channel's 4×4 map drawn as a square of 4×4 blocks, each block the
@@ -565,16 +467,16 @@ static void test_maps(tr_scene *s, test_host *t)
     model_upload(m);
     m->generation = 10;
     m->outputs_version = 5;
-    loaded p;
+    tph_plugin p;
     char cfg[1024];
     snprintf(cfg, sizeof cfg, "%slayers = [\"conv0\"]\nmax_rows = 2\n", base_cfg);
     if (!load(t, s, cfg, &p)) {
         CHECK(false);
-        unload(&p);
+        tph_unload(&p);
         return;
     }
     nnxr_frame f = {0};
-    frame(s, &p, &f);
+    tph_frame(s, &p, &f);
     box b[64];
     int n = regions(s, is_viridis, 0, 0, (int)s->w, (int)s->h, b, 64);
     n = keep_boxes(b, n, 8, 0.8f, 1.25f);
@@ -606,7 +508,7 @@ static void test_maps(tr_scene *s, test_host *t)
     }
     CHECKF(bad == 0 && checked == 96, "feature maps: %d of %d values off their colour", bad,
            checked);
-    unload(&p);
+    tph_unload(&p);
 }
 
 /* ---- the gallery --------------------------------------------------------------------------- */
@@ -656,16 +558,16 @@ static void test_gallery(tr_scene *s, test_host *t)
     model_upload(m);
     m->generation = 20;
     m->outputs_version = 7;
-    loaded p;
+    tph_plugin p;
     if (!load(t, s, "layers = [\"dense1\"]\nmax_rows = 2\npca_layer = \"none\"\n"
               "grid_rect = [0.0, 0.0, 1.0, 0.3]\ngallery_rect = [0.0, 0.3, 1.0, 0.7]\n"
               "thumb_px = 32\n", &p)) {
         CHECK(false);
-        unload(&p);
+        tph_unload(&p);
         return;
     }
     nnxr_frame f = {0};
-    frame(s, &p, &f);
+    tph_frame(s, &p, &f);
     check_gallery(s, m, "gallery");
     /* New outputs: two others are wrong now. */
     for (int i = 0; i < EVAL; i++)
@@ -674,9 +576,9 @@ static void test_gallery(tr_scene *s, test_host *t)
     m->predicted[13] = 0;
     model_upload(m);
     m->outputs_version = 8;
-    frame(s, &p, &f);
+    tph_frame(s, &p, &f);
     check_gallery(s, m, "gallery after new outputs");
-    unload(&p);
+    tph_unload(&p);
 }
 
 /* ---- PCA ----------------------------------------------------------------------------------- */
@@ -716,17 +618,17 @@ static void test_pca_picture(tr_scene *s, test_host *t)
     model_upload(m);
     m->generation = 30;
     m->outputs_version = 9;
-    loaded p;
+    tph_plugin p;
     if (!load(t, s, "layers = [\"dense2\"]\nmax_rows = 1\ngallery_count = 0\n"
               "pca_layer = \"dense1\"\ngrid_rect = [0.0, 0.0, 0.4, 0.3]\n"
               "pca_rect = [0.4, 0.0, 0.6, 1.0]\npoint_px = 4\n", &p)) {
         CHECK(false);
-        unload(&p);
+        tph_unload(&p);
         return;
     }
     nnxr_frame f = {0};
-    frame(s, &p, &f);
-    frame(s, &p, &f); /* the eigenvectors come from the previous frame's covariance */
+    tph_frame(s, &p, &f);
+    tph_frame(s, &p, &f); /* the eigenvectors come from the previous frame's covariance */
     nnxr_ag_rect area = {0.4f * W + 8, 8, 0.6f * W - 16, H - 16};
     nnxr_ag_scatter_layout lay;
     nnxr_ag_layout_scatter(&area, 16, 12, &lay);
@@ -757,7 +659,7 @@ static void test_pca_picture(tr_scene *s, test_host *t)
             }
         CHECKF(ring > 8, "PCA: class %d's mean marked by a white ring (%d px)", k, ring);
     }
-    unload(&p);
+    tph_unload(&p);
 }
 
 /* The covariance kernel on the device against the double-precision computation. */
@@ -766,7 +668,7 @@ static void test_covariance_kernel(tr_scene *s, test_host *t)
     (void)s;
     nnxr_error err;
     nnxr_ag_kernels k;
-    if (!nnxr_ag_kernels_create(&t->gpu_api, &k, &err)) {
+    if (!nnxr_ag_kernels_create(&t->h.gpu_api, &k, &err)) {
         CHECKF(false, "kernels: %s", err.message);
         return;
     }
@@ -785,7 +687,7 @@ static void test_covariance_kernel(tr_scene *s, test_host *t)
     nnxr_buffer_slot slots[2] = {{xb, 0, 0}, {ob, 0, 0}};
     nnxr_binding *b = NULL;
     nnxr_recorder *rec = NULL;
-    CHECK(t->gpu_api.kernel_bind(t->gpu_api.ctx, k.cov, slots, 2, &b, &err));
+    CHECK(t->h.gpu_api.kernel_bind(t->h.gpu_api.ctx, k.cov, slots, 2, &b, &err));
     CHECK(nnxr_recorder_create(t->model.gpu, 0, &rec, &err) && nnxr_recorder_begin(rec, &err));
     nnxr_ag_cov_push push = {.x_off = XOFF, .count = N, .dim = D, .out_off = 16};
     CHECK(nnxr_ag_record_cov(&k, nnxr_recorder_external_cmd(rec), b, &push, &err));
@@ -816,7 +718,7 @@ static void test_covariance_kernel(tr_scene *s, test_host *t)
     free(mean);
     free(x);
     nnxr_recorder_destroy(rec);
-    t->gpu_api.binding_destroy(t->gpu_api.ctx, b);
+    t->h.gpu_api.binding_destroy(t->h.gpu_api.ctx, b);
     nnxr_buffer_destroy(t->model.gpu, xb);
     nnxr_buffer_destroy(t->model.gpu, ob);
     nnxr_ag_kernels_destroy(&k);
@@ -889,49 +791,49 @@ static void test_config(tr_scene *s, test_host *t)
     fill_model(m, 5);
     model_upload(m);
     m->generation = 40;
-    loaded p;
+    tph_plugin p;
     nnxr_error err;
     CHECK(!try_load(t, "colour_map = \"jet\"\n", &p, &err));
     CHECK_CONTAINS(err.message, "colour_map");
-    unload(&p);
+    tph_unload(&p);
     CHECK(!try_load(t, "layers = [\"dense1\", \"conv9\"]\n", &p, &err));
     CHECK_CONTAINS(err.message, "no layer 'conv9'");
     CHECK_CONTAINS(err.message, "conv0, dense1, dense2");
-    unload(&p);
+    tph_unload(&p);
     CHECK(!try_load(t, "rows = \"sample\"\n", &p, &err));
     CHECK_CONTAINS(err.message, "rows");
-    unload(&p);
+    tph_unload(&p);
     CHECK(!try_load(t, "pca_layer = \"dense7\"\n", &p, &err));
     CHECK_CONTAINS(err.message, "pca_layer = \"dense7\"");
-    unload(&p);
-    t->has_model = false;
+    tph_unload(&p);
+    t->h.model = NULL;
     CHECK(!try_load(t, "", &p, &err));
     CHECK_CONTAINS(err.message, "this scene has none");
-    unload(&p);
-    t->has_model = true;
+    tph_unload(&p);
+    t->h.model = &t->model_api;
     /* Defaults: every layer, PCA on, gallery on; an evaluation every 10 steps when asked. */
     if (load(t, s, "evaluate_every = 10\n", &p)) {
         m->outputs_version = 0;
         t->evaluations = 0;
         nnxr_frame f = {0};
-        frame(s, &p, &f);
+        tph_frame(s, &p, &f);
         f.train_step = 9;
-        frame(s, &p, &f);
+        tph_frame(s, &p, &f);
         CHECKF(t->evaluations == 1, "one evaluation by step 9 (%d)", t->evaluations);
         f.train_step = 10;
-        frame(s, &p, &f);
+        tph_frame(s, &p, &f);
         f.train_step = 25;
-        frame(s, &p, &f);
+        tph_frame(s, &p, &f);
         CHECKF(t->evaluations == 3, "evaluations at the start, step 10, step 25 (%d)",
                t->evaluations);
         f.paused = true;
         f.train_step = 60;
-        frame(s, &p, &f);
+        tph_frame(s, &p, &f);
         CHECKF(t->evaluations == 3, "none while paused (%d)", t->evaluations);
     } else {
         CHECK(false);
     }
-    unload(&p);
+    tph_unload(&p);
 }
 
 int main(void)
@@ -944,10 +846,13 @@ int main(void)
     test_host t;
     memset(&t, 0, sizeof t);
     t.model.gpu = s.gpu;
-    t.has_model = true;
-    nnxr_gpu_fill_api(s.gpu, &t.gpu_api);
+    tph_init(&t.h, s.gpu);
+    t.h.dump_name = "activations";
+    t.h.push = on_push;
+    t.h.push_user = &t;
     t.model_api = (nnxr_model_api){&t.model, sizeof t.model_api, model_info, model_generation,
                                    NULL, model_data};
+    t.h.model = &t.model_api;
     test_covariance_kernel(&s, &t);
     test_config(&s, &t);
     test_grid(&s, &t);

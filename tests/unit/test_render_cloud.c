@@ -1,7 +1,7 @@
 /* tests/unit/test_render_cloud.c — the latent cloud plugin (plugins/latent_cloud, the real .so)
- * driven by a host of this test's own: the engine's config, gpu and render services, a fake
- * "nnxr.cloud" whose positions, labels, user flags and entropy live in GPU buffers this test
- * fills, and a fake "nnxr.model" (a VAE with a data view of synthetic 28x28 images: sample i
+ * driven by the plugin test host (test_plugin_host.h) with this test's fakes: an "nnxr.cloud"
+ * whose positions, labels, user flags and entropy live in GPU buffers this test fills, and
+ * an "nnxr.model" (a VAE with a data view of synthetic 28x28 images: sample i
  * bright on its right half when i is even, on its left half when odd). Pictures are checked
  * for meaning at the pixels the points project to:
  *   - each cube shows its own image (the bright half where its sample's is) in its label's
@@ -16,14 +16,9 @@
  *   - bad config keys and a missing cloud service are refused with messages.
  * `test_render_cloud --bench [n ...]` instead times frames of the plugin at 1280x720 (default
  * n = 10,000 and 50,000), with the cube path the plugin uses. */
-#include "test_render_util.h"
+#include "test_plugin_host.h"
 
 #include <time.h>
-
-#include "app/plugins.h"
-#include "config/scene.h"
-#include "nnxr/cloud.h"
-#include "nnxr/model.h"
 
 #define IMG 28
 #define NIMG 8
@@ -163,126 +158,24 @@ static void model_make(fake_model *m, uint32_t count)
 /* ---- the host ------------------------------------------------------------------------------- */
 
 typedef struct test_host {
-    nnxr_host host;
-    nnxr_gpu *gpu;
-    nnxr_gpu_api gpu_api;
+    tph_host h; /* the cloud service while h.cloud points at cloud_api; the model's, model_api */
     fake_cloud cloud;
     nnxr_cloud_api cloud_api;
     fake_model model;
     nnxr_model_api model_api;
-    bool has_cloud, has_model;
-    int errors_logged;
 } test_host;
-
-static test_host *th_of(const nnxr_host *h) { return h->host_data; }
-
-static void svc_log(const nnxr_host *host, int level, const char *message)
-{
-    fprintf(stderr, "[%s %d] %s\n", host->plugin_id, level, message);
-    if (level >= NNXR_LEVEL_ERROR)
-        th_of(host)->errors_logged++;
-}
-
-static const void *service(const nnxr_host *host, const char *id)
-{
-    static const nnxr_log_api log_api = {svc_log};
-    test_host *t = th_of(host);
-    if (!strcmp(id, NNXR_SERVICE_LOG))
-        return &log_api;
-    if (!strcmp(id, NNXR_SERVICE_CONFIG))
-        return nnxr_config_api_get();
-    if (!strcmp(id, NNXR_SERVICE_GPU))
-        return &t->gpu_api;
-    if (!strcmp(id, NNXR_SERVICE_RENDER))
-        return nnxr_render_api_get();
-    if (!strcmp(id, NNXR_SERVICE_MODEL) && t->has_model)
-        return &t->model_api;
-    if (!strcmp(id, NNXR_SERVICE_CLOUD) && t->has_cloud)
-        return &t->cloud_api;
-    return NULL;
-}
-
-typedef struct loaded {
-    nnxr_plugin_lib lib;
-    nnxr_scene *scene;
-    void *self;
-    const nnxr_update_ext *update;
-    const nnxr_compute_ext *compute;
-    const nnxr_draw_ext *draw;
-} loaded;
 
 static const char plugin_id[] = "nnxr.latent_cloud";
 
 /* Creates the plugin with the [[plugin]] table's keys in `toml`; false with err filled. */
-static bool create(test_host *t, const char *toml, loaded *p, nnxr_error *err)
+static bool create(test_host *t, const char *toml, tph_plugin *p, nnxr_error *err)
 {
-    memset(p, 0, sizeof *p);
-    char text[2048];
-    snprintf(text, sizeof text, "[[plugin]]\nid = \"%s\"\n%s", plugin_id, toml);
-    p->scene = nnxr_scene_parse(text, strlen(text), "test.toml", err);
-    if (!p->scene || !nnxr_plugin_open(plugin_id, &p->lib, err))
-        return false;
-    t->host = (nnxr_host){NNXR_ABI_VERSION, plugin_id, t, service};
-    p->self = p->lib.entry->create(&t->host, &p->scene->plugins[0].config, err);
-    if (!p->self)
-        return false;
-    p->update = p->lib.entry->extension(p->self, NNXR_EXT_UPDATE);
-    p->compute = p->lib.entry->extension(p->self, NNXR_EXT_COMPUTE);
-    p->draw = p->lib.entry->extension(p->self, NNXR_EXT_DRAW);
-    return true;
+    return tph_create(&t->h, plugin_id, toml, p, err);
 }
 
-static bool load(test_host *t, tr_scene *s, const char *toml, loaded *p)
+static bool load(test_host *t, tr_scene *s, const char *toml, tph_plugin *p)
 {
-    nnxr_error err;
-    err.message[0] = '\0';
-    if (!create(t, toml, p, &err)) {
-        fprintf(stderr, "%s: %s\n", plugin_id, err.message);
-        return false;
-    }
-    nnxr_render_target_info ti;
-    nnxr_offscreen_info(s->target, &ti);
-    if (!p->update || !p->compute || !p->draw || !p->draw->prepare(p->self, &ti, &err)) {
-        fprintf(stderr, "%s prepare: %s\n", plugin_id, p->draw ? err.message : "no extensions");
-        return false;
-    }
-    return true;
-}
-
-static void unload(loaded *p)
-{
-    if (p->self) {
-        if (p->draw)
-            p->draw->release(p->self);
-        p->lib.entry->destroy(p->self);
-    }
-    if (p->lib.handle)
-        nnxr_plugin_close(&p->lib);
-    nnxr_scene_free(p->scene);
-    memset(p, 0, sizeof *p);
-}
-
-/* One frame as the app runs it: update, compute, draw (one view), read back. */
-static void frame(tr_scene *s, loaded *p, nnxr_frame *f)
-{
-    nnxr_error err;
-    p->update->update(p->self, f);
-    CHECK(nnxr_recorder_begin(s->rec, &err));
-    VkCommandBuffer cmd = nnxr_recorder_cmd(s->rec);
-    p->compute->record_compute(p->self, cmd, f);
-    nnxr_offscreen_begin(s->target, cmd);
-    p->draw->record_draw(p->self, cmd, &s->view, f);
-    nnxr_offscreen_end(s->target, cmd, true);
-    nnxr_recorder_external(s->rec);
-    CHECK(nnxr_recorder_run(s->rec, &err) && nnxr_offscreen_pixels(s->target, s->rgba, &err));
-    f->index++;
-    static int dumped;
-    const char *dir = getenv("NNXR_TEST_DUMP");
-    if (dir && *dir) {
-        char path[1024];
-        snprintf(path, sizeof path, "%s/cloud-%03d.png", dir, dumped++);
-        nnxr_png_write(path, s->rgba, s->w, s->h, 1, &err);
-    }
+    return tph_load(&t->h, s, plugin_id, toml, TPH_NEED_UPDATE | TPH_NEED_COMPUTE, p);
 }
 
 /* ---- reading the picture ------------------------------------------------------------------- */
@@ -347,14 +240,14 @@ static void test_cubes_and_markers(tr_scene *s, test_host *t)
 {
     t->cloud.room = 4.0f;
     cloud_set(&t->cloud, 6, pos6, lab6, user6, ent6);
-    loaded p;
+    tph_plugin p;
     if (!load(t, s, cfg_main, &p)) {
         CHECK(false);
-        unload(&p);
+        tph_unload(&p);
         return;
     }
     nnxr_frame f = {0};
-    frame(s, &p, &f);
+    tph_frame(s, &p, &f);
     const float h = 0.25f;
     for (int i = 0; i < 6; i++) {
         char what[64];
@@ -380,7 +273,7 @@ static void test_cubes_and_markers(tr_scene *s, test_host *t)
     static const float ent_b[6] = {0.1f, 1.9f, 1.8f, 2.2f, 0.2f, 0.3f};
     cloud_set(&t->cloud, 6, pos6, lab6, user6, ent_b);
     t->model.outputs_version++;
-    frame(s, &p, &f);
+    tph_frame(s, &p, &f);
     for (int i = 0; i < 6; i++)
         CHECKF(halo_at(s, pos6[i]) == (i == 1 || i == 2), "after new outputs, marker at "
                "point %d: %s", i, halo_at(s, pos6[i]) ? "yes" : "no");
@@ -390,7 +283,7 @@ static void test_cubes_and_markers(tr_scene *s, test_host *t)
     memcpy(moved, pos6, sizeof moved);
     moved[2][1] = -0.9f, moved[2][0] = -0.8f;
     cloud_set(&t->cloud, 6, moved, lab6, user6, ent_b);
-    frame(s, &p, &f);
+    tph_frame(s, &p, &f);
     CHECK(cube_shows(s, moved[2], h, -1, true, "moved cube 2"));
     CHECK(halo_at(s, moved[2]));
     CHECK(is_black(at(s, pos6[2][0], pos6[2][1], pos6[2][2] + h)));
@@ -403,7 +296,7 @@ static void test_cubes_and_markers(tr_scene *s, test_host *t)
     lab_c[2] = 1, user_c[2] = 1;
     cloud_set(&t->cloud, 6, moved, lab_c, user_c, ent_b);
     t->cloud.labels_version++;
-    frame(s, &p, &f);
+    tph_frame(s, &p, &f);
     CHECK(cube_shows(s, moved[2], h, 1, true, "labelled cube 2"));
     CHECK(!halo_at(s, moved[2]));
     CHECK(halo_at(s, pos6[1])); /* 1 is still the most uncertain unlabelled point */
@@ -413,7 +306,7 @@ static void test_cubes_and_markers(tr_scene *s, test_host *t)
     t->cloud.annots[0] = (nnxr_cloud_annotation){{pos6[0][0], 0, 0}, 0.7f, 4, 1, 0};
     t->cloud.annot_count = 1;
     t->cloud.labels_version++;
-    frame(s, &p, &f);
+    tph_frame(s, &p, &f);
     const uint8_t *in = at(s, pos6[0][0], -0.45f, 0), *out = at(s, pos6[0][0], -0.85f, 0);
     CHECKF(in[2] > 35 && in[2] > in[0] + 10 && in[0] > in[1] + 10 && is_black(out),
            "annotation tint inside (%d %d %d), outside (%d %d %d)", in[0], in[1], in[2],
@@ -421,7 +314,7 @@ static void test_cubes_and_markers(tr_scene *s, test_host *t)
     CHECK(cube_shows(s, pos6[0], h, 0, true, "cube 0 in its annotation sphere"));
     t->cloud.annot_count = 0;
     t->cloud.labels_version++;
-    frame(s, &p, &f);
+    tph_frame(s, &p, &f);
     CHECK(is_black(at(s, pos6[0][0], -0.45f, 0)));
 
     /* A new generation with two more points: 6 (user, cyan), 7 (unlabeled). */
@@ -440,12 +333,12 @@ static void test_cubes_and_markers(tr_scene *s, test_host *t)
     uint64_t gen = t->cloud.generation;
     cloud_set(&t->cloud, 8, (const float(*)[3])pos8, lab8, user8, ent8);
     CHECK(t->cloud.generation != gen);
-    frame(s, &p, &f);
+    tph_frame(s, &p, &f);
     CHECK(cube_shows(s, pos8[6], h, 5, true, "new cube 6"));
     CHECK(cube_shows(s, pos8[7], h, -1, false, "new cube 7"));
     CHECK(cube_shows(s, pos8[0], h, 0, true, "cube 0 after the new generation"));
-    CHECK(t->errors_logged == 0);
-    unload(&p);
+    CHECK(t->h.errors == 0);
+    tph_unload(&p);
     nnxr_gpu_wait_idle(s->gpu, NULL);
 }
 
@@ -454,15 +347,15 @@ static void test_cubes_and_markers(tr_scene *s, test_host *t)
 static void test_machine_grey(tr_scene *s, test_host *t)
 {
     cloud_set(&t->cloud, 6, pos6, lab6, user6, ent6);
-    loaded p;
+    tph_plugin p;
     if (!load(t, s, "cube_size = 0.5\nmachine_labels = \"grey\"\nlegend = false\n"
                     "show_uncertain = 0\n", &p)) {
         CHECK(false);
-        unload(&p);
+        tph_unload(&p);
         return;
     }
     nnxr_frame f = {0};
-    frame(s, &p, &f);
+    tph_frame(s, &p, &f);
     const float h = 0.25f;
     for (int i = 0; i < 6; i++) {
         char what[64];
@@ -477,10 +370,10 @@ static void test_machine_grey(tr_scene *s, test_host *t)
     user[5] = 1;
     cloud_set(&t->cloud, 6, pos6, lab, user, ent6);
     t->cloud.labels_version++;
-    frame(s, &p, &f);
+    tph_frame(s, &p, &f);
     CHECK(cube_shows(s, pos6[5], h, 3, false, "grey mode, cube 5 confirmed by the user"));
     CHECK(cube_shows(s, pos6[1], h, -1, false, "grey mode, cube 1 still the machine's"));
-    unload(&p);
+    tph_unload(&p);
 }
 
 /* The legend at (10, 10): a line of 16 + 4 px per class after the header, a 16-px swatch
@@ -488,15 +381,15 @@ static void test_machine_grey(tr_scene *s, test_host *t)
 static void test_legend(tr_scene *s, test_host *t)
 {
     cloud_set(&t->cloud, 6, pos6, lab6, user6, ent6);
-    loaded p;
+    tph_plugin p;
     if (!load(t, s, "cube_size = 0.5\nlegend_x = 10\nlegend_y = 10\nlegend_opacity = 0\n"
                     "text_px = 16\n", &p)) {
         CHECK(false);
-        unload(&p);
+        tph_unload(&p);
         return;
     }
     nnxr_frame f = {0};
-    frame(s, &p, &f);
+    tph_frame(s, &p, &f);
     int good = 0;
     for (int k = 0; k < 10; k++) {
         float rgb[3];
@@ -528,34 +421,34 @@ static void test_legend(tr_scene *s, test_host *t)
     lab[4] = 7, user[4] = 1;
     cloud_set(&t->cloud, 6, pos6, lab, user, ent6);
     t->cloud.labels_version++;
-    frame(s, &p, &f);
+    tph_frame(s, &p, &f);
     int diff = 0;
     for (int y = 16; y < 32; y++)
         for (int x = 16; x < 216; x++)
             diff += memcmp(header + ((y - 16) * 200 + (x - 16)) * 4, tr_px(s, x, y), 3) != 0;
     CHECKF(diff > 0 && diff < 200, "header count redrawn: %d pixels changed", diff);
     free(header);
-    unload(&p);
+    tph_unload(&p);
     /* legend = false: no swatches. */
     if (load(t, s, "cube_size = 0.5\nlegend = false\nlegend_x = 10\nlegend_y = 10\n", &p)) {
-        frame(s, &p, &f);
+        tph_frame(s, &p, &f);
         CHECK(is_black(tr_px(s, 10 + 6 + 8, 10 + 6 + 20 + 8)));
     } else {
         CHECK(false);
     }
-    unload(&p);
+    tph_unload(&p);
 }
 
 static void expect_refused(test_host *t, const char *toml, const char *needle)
 {
-    loaded p;
+    tph_plugin p;
     nnxr_error err;
     err.message[0] = '\0';
     bool ok = create(t, toml, &p, &err);
     CHECKF(!ok, "accepted: %s", toml);
     if (!ok)
         CHECK_CONTAINS(err.message, needle);
-    unload(&p);
+    tph_unload(&p);
 }
 
 static void test_config(test_host *t)
@@ -568,14 +461,14 @@ static void test_config(test_host *t)
     expect_refused(t, "text_px = 4\n", "text_px");
     expect_refused(t, "machine_labels = \"pink\"\n", "machine_labels");
     expect_refused(t, "uncertain_color = [1.0, 2.0, 0.0]\n", "uncertain_color");
-    t->has_cloud = false;
+    t->h.cloud = NULL;
     expect_refused(t, "", "\"nnxr.cloud\" service");
-    t->has_cloud = true;
+    t->h.cloud = &t->cloud_api;
     /* No keys at all (as configs/latent_cloud.toml includes it): accepted. */
-    loaded p;
+    tph_plugin p;
     nnxr_error err;
     CHECKF(create(t, "", &p, &err), "defaults refused: %s", err.message);
-    unload(&p);
+    tph_unload(&p);
 }
 
 /* ---- timing ---------------------------------------------------------------------------------- */
@@ -618,8 +511,7 @@ static void bench(test_host *t, const uint32_t *ns, int count)
         exit(1);
     }
     s.rgba = malloc((size_t)s.w * s.h * 4);
-    nnxr_gpu_fill_api(s.gpu, &t->gpu_api);
-    t->gpu = s.gpu;
+    tph_set_gpu(&t->h, s.gpu);
     t->cloud.gpu = s.gpu;
     for (int c = 0; c < 3 * count; c++) {
         /* Case 0: the plugin's defaults, the user outside a 4 m room. Case 1: the geometry of
@@ -657,13 +549,13 @@ static void bench(test_host *t, const uint32_t *ns, int count)
             t->cloud.annots[k] = (nnxr_cloud_annotation){
                 {ring * cosf((float)k * 0.628f), 0, ring * sinf((float)k * 0.628f)},
                 0.5f * rad, (int32_t)k, 100, 0};
-        loaded p;
+        tph_plugin p;
         const char *cfg = bare    ? "cube_size = 0.05\nshow_uncertain = 0\nlegend = false\n"
                                     "annotations = false\n"
                           : close ? "cube_size = 0.05\n"
                                   : "";
         if (!load(t, &s, cfg, &p)) {
-            unload(&p);
+            tph_unload(&p);
             break;
         }
         nnxr_frame f = {0};
@@ -713,7 +605,7 @@ static void bench(test_host *t, const uint32_t *ns, int count)
             if (nnxr_recorder_run(s.rec, &err) && nnxr_offscreen_pixels(s.target, s.rgba, &err))
                 nnxr_png_write(path, s.rgba, s.w, s.h, 1, &err);
         }
-        unload(&p);
+        tph_unload(&p);
         free(pos);
         free(lab);
         free(user);
@@ -730,10 +622,13 @@ int main(int argc, char **argv)
 {
     test_host t;
     memset(&t, 0, sizeof t);
+    tph_init(&t.h, NULL);
+    t.h.dump_name = "cloud";
     t.cloud_api = (nnxr_cloud_api){&t.cloud, sizeof t.cloud_api, cloud_info, NULL};
     t.model_api = (nnxr_model_api){&t.model, sizeof t.model_api, model_info, model_generation,
                                    NULL, model_data};
-    t.has_cloud = t.has_model = true;
+    t.h.cloud = &t.cloud_api;
+    t.h.model = &t.model_api;
     if (argc > 1 && !strcmp(argv[1], "--bench")) {
         uint32_t ns[8] = {10000, 50000};
         int count = 2;
@@ -749,9 +644,8 @@ int main(int argc, char **argv)
     tr_open(&s, 640, 360, 1);
     float eye[3] = {0.0f, 0.0f, 5.0f}, at_[3] = {0, 0, 0};
     nnxr_view_look_at(&s.view, eye, at_, 60.0f, s.w, s.h);
-    t.gpu = s.gpu;
+    tph_set_gpu(&t.h, s.gpu);
     t.cloud.gpu = s.gpu;
-    nnxr_gpu_fill_api(s.gpu, &t.gpu_api);
     model_make(&t.model, NIMG);
     test_config(&t);
     test_cubes_and_markers(&s, &t);

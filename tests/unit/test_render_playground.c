@@ -1,7 +1,7 @@
 /* tests/unit/test_render_playground.c — the playground plugin (plugins/playground, the .so
- * the build made) through its real ABI, driven by a host of this test's own: the engine's
- * config, gpu and render services and a fake "nnxr.model" service holding an MLP whose
- * weights live in a GPU buffer, with playground data in host memory. Checked:
+ * the build made) through its real ABI, driven by the plugin test host (test_plugin_host.h)
+ * with this test's fake "nnxr.model" service holding an MLP whose weights live in a GPU
+ * buffer, with playground data in host memory. Checked:
  *   - the GPU grid pass against a CPU forward pass in double on the weights read back, for
  *     every unit at several grid points (relative 1e-4, absolute below 1), for all seven
  *     features and tanh, relu and sigmoid layers;
@@ -13,11 +13,8 @@
  *   - surgery (a new generation with another width and depth) re-lays the heatmaps out;
  *   - the grid is recomputed when the step changes, not otherwise;
  *   - a regression model's output is its value; config keys are validated. */
-#include "test_render_util.h"
+#include "test_plugin_host.h"
 
-#include "app/plugins.h"
-#include "config/scene.h"
-#include "nnxr/model.h"
 #include "playground.h"
 
 #define MAXL 8
@@ -213,135 +210,45 @@ static void diverging(double v, float out[3])
 /* ---- the host ---------------------------------------------------------------------------- */
 
 typedef struct test_host {
-    nnxr_host host;
-    nnxr_gpu_api gpu_api;
+    tph_host h; /* the model service while h.model points at model_api */
     fake_model model;
     nnxr_model_api model_api;
-    bool has_model;
 } test_host;
 
-static void svc_log(const nnxr_host *host, int level, const char *message)
-{
-    if (level >= NNXR_LEVEL_WARN)
-        fprintf(stderr, "[%s %d] %s\n", host->plugin_id, level, message);
-}
-
-static const void *service(const nnxr_host *host, const char *id)
-{
-    static const nnxr_log_api log_api = {svc_log};
-    test_host *t = host->host_data;
-    if (!strcmp(id, NNXR_SERVICE_LOG))
-        return &log_api;
-    if (!strcmp(id, NNXR_SERVICE_CONFIG))
-        return nnxr_config_api_get();
-    if (!strcmp(id, NNXR_SERVICE_GPU))
-        return &t->gpu_api;
-    if (!strcmp(id, NNXR_SERVICE_RENDER))
-        return nnxr_render_api_get();
-    if (!strcmp(id, NNXR_SERVICE_MODEL) && t->has_model)
-        return &t->model_api;
-    return NULL;
-}
-
 typedef struct loaded {
-    nnxr_plugin_lib lib;
-    nnxr_scene *scene;
-    void *self;
-    const nnxr_update_ext *update;
-    const nnxr_compute_ext *compute;
-    const nnxr_draw_ext *draw;
+    tph_plugin pl;
     const nnxr_playground_probe_ext *probe;
 } loaded;
 
 /* Creates the plugin with the [[plugin]] table body `toml`; NULL self with err on failure. */
 static bool create_plugin(test_host *t, const char *toml, loaded *p, nnxr_error *err)
 {
-    memset(p, 0, sizeof *p);
-    char text[2048];
-    snprintf(text, sizeof text, "[[plugin]]\nid = \"nnxr.playground\"\n%s", toml);
-    p->scene = nnxr_scene_parse(text, strlen(text), "test.toml", err);
-    if (!p->scene || !nnxr_plugin_open("nnxr.playground", &p->lib, err))
-        return false;
-    t->host = (nnxr_host){NNXR_ABI_VERSION, "nnxr.playground", t, service};
-    p->self = p->lib.entry->create(&t->host, &p->scene->plugins[0].config, err);
-    return p->self != NULL;
+    p->probe = NULL;
+    return tph_create(&t->h, "nnxr.playground", toml, &p->pl, err);
 }
 
 static bool load(test_host *t, tr_scene *s, const char *toml, loaded *p)
 {
-    nnxr_error err;
-    if (!create_plugin(t, toml, p, &err)) {
-        fprintf(stderr, "nnxr.playground: %s\n", err.message);
+    p->probe = NULL;
+    if (!tph_load(&t->h, s, "nnxr.playground", toml, TPH_NEED_UPDATE | TPH_NEED_COMPUTE, &p->pl))
         return false;
-    }
-    p->update = p->lib.entry->extension(p->self, NNXR_EXT_UPDATE);
-    p->compute = p->lib.entry->extension(p->self, NNXR_EXT_COMPUTE);
-    p->draw = p->lib.entry->extension(p->self, NNXR_EXT_DRAW);
-    p->probe = p->lib.entry->extension(p->self, NNXR_PLAYGROUND_PROBE);
-    nnxr_render_target_info ti;
-    nnxr_offscreen_info(s->target, &ti);
-    if (!p->update || !p->compute || !p->draw || !p->probe ||
-        !p->draw->prepare(p->self, &ti, &err)) {
-        fprintf(stderr, "nnxr.playground prepare: %s\n",
-                p->draw && p->probe ? err.message : "missing extensions");
-        return false;
-    }
-    return true;
+    p->probe = p->pl.lib.entry->extension(p->pl.self, NNXR_PLAYGROUND_PROBE);
+    if (!p->probe)
+        fprintf(stderr, "nnxr.playground: no %s extension\n", NNXR_PLAYGROUND_PROBE);
+    return p->probe != NULL;
 }
-
-static void unload(loaded *p)
-{
-    if (p->self) {
-        if (p->draw)
-            p->draw->release(p->self);
-        p->lib.entry->destroy(p->self);
-    }
-    if (p->lib.handle)
-        nnxr_plugin_close(&p->lib);
-    nnxr_scene_free(p->scene);
-    memset(p, 0, sizeof *p);
-}
-
-/* One frame as the app runs it: update, (commands: `between`), compute, draw into the
- * target, read back. */
-static void frame_ex(tr_scene *s, loaded *p, nnxr_frame *f, void (*between)(void *), void *arg)
-{
-    nnxr_error err;
-    p->update->update(p->self, f);
-    if (between)
-        between(arg);
-    CHECK(nnxr_recorder_begin(s->rec, &err));
-    VkCommandBuffer cmd = nnxr_recorder_external_cmd(s->rec);
-    p->compute->record_compute(p->self, cmd, f);
-    nnxr_recorder_external(s->rec);
-    nnxr_offscreen_begin(s->target, cmd);
-    p->draw->record_draw(p->self, cmd, &s->view, f);
-    nnxr_offscreen_end(s->target, cmd, true);
-    nnxr_recorder_external(s->rec);
-    CHECK(nnxr_recorder_run(s->rec, &err) && nnxr_offscreen_pixels(s->target, s->rgba, &err));
-    f->index++;
-    static int dumped;
-    const char *dir = getenv("NNXR_TEST_DUMP");
-    if (dir && *dir) {
-        char path[1024];
-        snprintf(path, sizeof path, "%s/playground-%03d.png", dir, dumped++);
-        nnxr_png_write(path, s->rgba, s->w, s->h, 1, &err);
-    }
-}
-
-static void frame(tr_scene *s, loaded *p, nnxr_frame *f) { frame_ex(s, p, f, NULL, NULL); }
 
 /* The grid the plugin computed, read back; NULL on failure. */
 static float *grid_values(loaded *p, nnxr_playground_grid *g)
 {
     nnxr_error err;
-    if (!p->probe->grid(p->self, g, NULL, 0, &err)) {
+    if (!p->probe->grid(p->pl.self, g, NULL, 0, &err)) {
         CHECKF(false, "%s", err.message);
         return NULL;
     }
     size_t n = (size_t)g->units * g->resolution * g->resolution;
     float *v = tg_alloc(n * 4);
-    if (!p->probe->grid(p->self, g, v, n, &err)) {
+    if (!p->probe->grid(p->pl.self, g, v, n, &err)) {
         CHECKF(false, "%s", err.message);
         free(v);
         return NULL;
@@ -396,7 +303,7 @@ static void cell_pixel(loaded *p, const nnxr_playground_grid *g, uint32_t cell, 
                        uint32_t col, int *x, int *y)
 {
     float r[4] = {0, 0, 0, 0};
-    CHECK(p->probe->cell_rect(p->self, cell, r));
+    CHECK(p->probe->cell_rect(p->pl.self, cell, r));
     *x = (int)floorf(r[0] + ((float)col + 0.5f) * r[2] / (float)g->resolution);
     *y = (int)floorf(r[1] + ((float)row + 0.5f) * r[3] / (float)g->resolution);
 }
@@ -433,15 +340,15 @@ static void test_oracle_and_colours(tr_scene *s, test_host *t)
     loaded p;
     if (!load(t, s, "resolution = 32\nlinks = false\nlabels = false\nidle_every = 0\n", &p)) {
         CHECK(false);
-        unload(&p);
+        tph_unload(&p.pl);
         return;
     }
     nnxr_frame f = {.train_step = 1};
-    frame(s, &p, &f);
+    tph_frame(s, &p.pl, &f);
     nnxr_playground_grid g;
     float *v = grid_values(&p, &g);
     if (!v) {
-        unload(&p);
+        tph_unload(&p.pl);
         return;
     }
     CHECKF(g.units == 7 + 5 + 4 + 3 + 2 && g.cells == 7 + 5 + 4 + 3 + 1 && g.features == 7 &&
@@ -499,8 +406,8 @@ static void test_oracle_and_colours(tr_scene *s, test_host *t)
     uint32_t sizes2[4] = {7, 6, 4, 2};
     nnxr_model_act acts2[3] = {NNXR_ACT_RELU, NNXR_ACT_TANH, NNXR_ACT_LINEAR};
     model_build(m, sizes2, acts2, 3, 2, 0.6f, 12);
-    frame(s, &p, &f);
-    CHECK(p.probe->grid(p.self, &g, NULL, 0, &(nnxr_error){{0}}));
+    tph_frame(s, &p.pl, &f);
+    CHECK(p.probe->grid(p.pl.self, &g, NULL, 0, &(nnxr_error){{0}}));
     CHECKF(g.cells == 7 + 6 + 4 + 1 && g.units == 7 + 6 + 4 + 2 && g.generation == m->generation,
            "after surgery: %u cells, %u units, generation %llu (model %llu)", g.cells, g.units,
            (unsigned long long)g.generation, (unsigned long long)m->generation);
@@ -518,12 +425,12 @@ static void test_oracle_and_colours(tr_scene *s, test_host *t)
     int overlaps = 0, outside = 0;
     for (uint32_t a = 0; a < g.cells; a++) {
         float ra[4];
-        p.probe->cell_rect(p.self, a, ra);
+        p.probe->cell_rect(p.pl.self, a, ra);
         outside += ra[0] < 0 || ra[1] < 0 || ra[0] + ra[2] > (float)s->w ||
                    ra[1] + ra[3] > (float)s->h;
         for (uint32_t b = a + 1; b < g.cells; b++) {
             float rb[4];
-            p.probe->cell_rect(p.self, b, rb);
+            p.probe->cell_rect(p.pl.self, b, rb);
             overlaps += ra[0] < rb[0] + rb[2] && rb[0] < ra[0] + ra[2] &&
                         ra[1] < rb[1] + rb[3] && rb[1] < ra[1] + ra[3];
         }
@@ -533,45 +440,45 @@ static void test_oracle_and_colours(tr_scene *s, test_host *t)
 
     /* Surgery applied as the app does, between update and compute (the old parameter
      * buffer is destroyed then): the grid follows at once. */
-    frame_ex(s, &p, &f, surgery_between, m);
-    CHECK(p.probe->grid(p.self, &g, NULL, 0, &(nnxr_error){{0}}));
+    tph_frame_ex(s, &p.pl, &f, surgery_between, m);
+    CHECK(p.probe->grid(p.pl.self, &g, NULL, 0, &(nnxr_error){{0}}));
     CHECKF(g.cells == 7 + 3 + 4 + 1 && g.generation == m->generation,
            "surgery between update and compute: %u cells, generation %llu (model %llu)",
            g.cells, (unsigned long long)g.generation, (unsigned long long)m->generation);
     check_oracle(&p, m, "after surgery between update and compute");
-    frame(s, &p, &f);
+    tph_frame(s, &p.pl, &f);
 
     /* Recomputed when the step changes, not otherwise. */
     for (size_t i = 3; i < m->total; i++)
         m->w[i] = -m->w[i];
     model_upload(m);
-    frame(s, &p, &f);
+    tph_frame(s, &p.pl, &f);
     nnxr_playground_grid g2;
-    CHECK(p.probe->grid(p.self, &g2, NULL, 0, &(nnxr_error){{0}}));
+    CHECK(p.probe->grid(p.pl.self, &g2, NULL, 0, &(nnxr_error){{0}}));
     CHECKF(g2.step == 1, "same step: not recomputed (computed at step %llu)",
            (unsigned long long)g2.step);
     f.train_step = 2;
-    frame(s, &p, &f);
-    CHECK(p.probe->grid(p.self, &g2, NULL, 0, &(nnxr_error){{0}}));
+    tph_frame(s, &p.pl, &f);
+    CHECK(p.probe->grid(p.pl.self, &g2, NULL, 0, &(nnxr_error){{0}}));
     CHECKF(g2.step == 2, "new step: recomputed (at step %llu)", (unsigned long long)g2.step);
     check_oracle(&p, m, "after a weight change");
-    unload(&p);
+    tph_unload(&p.pl);
 
     /* With idle_every, weights set without a step (by hand, paused) show within N frames. */
     if (!load(t, s, "resolution = 16\nidle_every = 2\n", &p)) {
         CHECK(false);
-        unload(&p);
+        tph_unload(&p.pl);
         return;
     }
     f.paused = true;
-    frame(s, &p, &f);
+    tph_frame(s, &p.pl, &f);
     for (size_t i = 3; i < m->total; i++)
         m->w[i] *= 0.5f;
     model_upload(m);
-    frame(s, &p, &f);
-    frame(s, &p, &f);
+    tph_frame(s, &p.pl, &f);
+    tph_frame(s, &p.pl, &f);
     check_oracle(&p, m, "paused, weights set by hand, idle_every = 2");
-    unload(&p);
+    tph_unload(&p.pl);
 }
 
 /* Issue 5: a linearly separable set, the classes on the right sides, points where they are. */
@@ -603,15 +510,15 @@ static void test_separable(tr_scene *s, test_host *t)
     loaded p;
     if (!load(t, s, "resolution = 48\nshow_test = true\npoint_px = 4\noutput_px = 300\n", &p)) {
         CHECK(false);
-        unload(&p);
+        tph_unload(&p.pl);
         return;
     }
     nnxr_frame f = {.train_step = 7};
-    frame(s, &p, &f);
+    tph_frame(s, &p.pl, &f);
     nnxr_playground_grid g;
-    CHECK(p.probe->grid(p.self, &g, NULL, 0, &(nnxr_error){{0}}));
+    CHECK(p.probe->grid(p.pl.self, &g, NULL, 0, &(nnxr_error){{0}}));
     float r[4];
-    CHECK(p.probe->cell_rect(p.self, g.cells - 1, r));
+    CHECK(p.probe->cell_rect(p.pl.self, g.cells - 1, r));
     float c0[3], c1[3];
     nnxr_color_class(0, c0);
     nnxr_color_class(1, c1);
@@ -676,19 +583,19 @@ static void test_separable(tr_scene *s, test_host *t)
             text += c[0] > 150 && c[1] > 150 && c[2] > 150;
         }
     CHECKF(text > 20, "the output's title: %d light pixels", text);
-    unload(&p);
+    tph_unload(&p.pl);
 
     /* World space: the same board as a panel of `size` world units at `center`, facing +z;
      * the output's colour where its grid cells project, the boundary at x1 = 0. */
     if (!load(t, s, "resolution = 16\nspace = \"world\"\nsize = 3.0\ncenter = [0.0, 0.2, 0.0]\n"
               "show_train = false\n", &p)) {
         CHECK(false);
-        unload(&p);
+        tph_unload(&p.pl);
         return;
     }
-    frame(s, &p, &f);
-    CHECK(p.probe->grid(p.self, &g, NULL, 0, &(nnxr_error){{0}}));
-    CHECK(p.probe->cell_rect(p.self, g.cells - 1, r));
+    tph_frame(s, &p.pl, &f);
+    CHECK(p.probe->grid(p.pl.self, &g, NULL, 0, &(nnxr_error){{0}}));
+    CHECK(p.probe->cell_rect(p.pl.self, g.cells - 1, r));
     int world_hits = 0;
     static const uint32_t rc[4][2] = {{2, 2}, {8, 13}, {13, 4}, {5, 10}};
     for (int k = 0; k < 4; k++) {
@@ -709,7 +616,7 @@ static void test_separable(tr_scene *s, test_host *t)
     CHECKF(world_hits == 4, "world space: %d of 4 output cells in their colour", world_hits);
     CHECKF(r[2] > 0.5f && r[2] < 3.0f && r[0] + r[2] <= 1.5f + 1e-4f,
            "world rect %g %g %g %g within the 3-unit board", r[0], r[1], r[2], r[3]);
-    unload(&p);
+    tph_unload(&p.pl);
 }
 
 static void test_regression(tr_scene *s, test_host *t)
@@ -727,11 +634,11 @@ static void test_regression(tr_scene *s, test_host *t)
     loaded p;
     if (!load(t, s, "resolution = 24\npoint_px = 5\n", &p)) {
         CHECK(false);
-        unload(&p);
+        tph_unload(&p.pl);
         return;
     }
     nnxr_frame f = {.train_step = 1};
-    frame(s, &p, &f);
+    tph_frame(s, &p.pl, &f);
     check_oracle(&p, m, "regression 3-4-1");
     nnxr_playground_grid g;
     float *v = grid_values(&p, &g);
@@ -751,12 +658,12 @@ static void test_regression(tr_scene *s, test_host *t)
     }
     /* Points coloured by their target: -1 red at (-3, 3), +1 blue at (3, 3). */
     float r[4];
-    CHECK(p.probe->cell_rect(p.self, g.cells - 1, r));
+    CHECK(p.probe->cell_rect(p.pl.self, g.cells - 1, r));
     const uint8_t *a = tr_px(s, (int)(r[0] + 0.25f * r[2]), (int)(r[1] + 0.25f * r[3]));
     const uint8_t *b = tr_px(s, (int)(r[0] + 0.75f * r[2]), (int)(r[1] + 0.25f * r[3]));
     CHECKF(a[0] > a[2] + 60 && b[2] > b[0] + 60, "regression points: %d %d %d / %d %d %d", a[0],
            a[1], a[2], b[0], b[1], b[2]);
-    unload(&p);
+    tph_unload(&p.pl);
 }
 
 /* The widest layers the view takes (64 units) against the oracle; `discretize` shows only
@@ -773,11 +680,11 @@ static void test_wide_discretized(tr_scene *s, test_host *t)
     loaded p;
     if (!load(t, s, "resolution = 8\ndiscretize = true\nunit_px = 8\nunit_gap = 1\n", &p)) {
         CHECK(false);
-        unload(&p);
+        tph_unload(&p.pl);
         return;
     }
     nnxr_frame f = {.train_step = 1};
-    frame(s, &p, &f);
+    tph_frame(s, &p.pl, &f);
     check_oracle(&p, m, "3-64-64-2");
     nnxr_playground_grid g;
     float *v = grid_values(&p, &g);
@@ -797,7 +704,7 @@ static void test_wide_discretized(tr_scene *s, test_host *t)
         CHECKF(hits == 64, "discretized output: %d of 64 cells show the sign's colour", hits);
         free(v);
     }
-    unload(&p);
+    tph_unload(&p.pl);
 }
 
 static void test_config(test_host *t)
@@ -812,25 +719,25 @@ static void test_config(test_host *t)
     CHECK(!create_plugin(t, "resolutoin = 32\n", &p, &err));
     CHECK_CONTAINS(err.message, "resolutoin");
     CHECK_CONTAINS(err.message, "resolution");
-    unload(&p);
+    tph_unload(&p.pl);
     CHECK(!create_plugin(t, "resolution = 4\n", &p, &err));
     CHECK_CONTAINS(err.message, "resolution");
-    unload(&p);
+    tph_unload(&p.pl);
     CHECK(!create_plugin(t, "space = \"sky\"\n", &p, &err));
     CHECK_CONTAINS(err.message, "space");
-    unload(&p);
+    tph_unload(&p.pl);
     /* A model the view cannot show is refused at create, naming the reason. */
     uint32_t wide[3] = {2, 100, 2};
     model_build(&t->model, wide, acts, 2, 2, 0.5f, 3);
     CHECK(!create_plugin(t, "", &p, &err));
     CHECK_CONTAINS(err.message, "100 units");
-    unload(&p);
+    tph_unload(&p.pl);
     /* Without a model service. */
-    t->has_model = false;
+    t->h.model = NULL;
     CHECK(!create_plugin(t, "", &p, &err));
     CHECK_CONTAINS(err.message, "needs a model");
-    unload(&p);
-    t->has_model = true;
+    tph_unload(&p.pl);
+    t->h.model = &t->model_api;
 }
 
 int main(void)
@@ -839,11 +746,13 @@ int main(void)
     tr_open(&s, 800, 450, 1);
     test_host t;
     memset(&t, 0, sizeof t);
-    nnxr_gpu_fill_api(s.gpu, &t.gpu_api);
+    tph_init(&t.h, s.gpu);
+    t.h.echo_level = NNXR_LEVEL_WARN;
+    t.h.dump_name = "playground";
     t.model.gpu = s.gpu;
-    t.has_model = true;
     t.model_api = (nnxr_model_api){&t.model, sizeof t.model_api, model_info, model_generation,
                                    NULL, model_data};
+    t.h.model = &t.model_api;
     test_config(&t);
     test_oracle_and_colours(&s, &t);
     test_separable(&s, &t);

@@ -1,19 +1,14 @@
 /* tests/unit/test_render_plugins.c — the visual plugins through their real ABI (the .so files
- * the build made), driven by a host of this test's own: the engine's config, gpu and render
- * services, an in-memory metrics store, and a fake "nnxr.model" service holding an MLP whose
- * weights live in a GPU buffer. Pictures are checked for meaning:
+ * the build made), driven by the plugin test host (test_plugin_host.h) with its in-memory
+ * metrics store and this test's fake "nnxr.model" service holding an MLP whose weights live
+ * in a GPU buffer. Pictures are checked for meaning:
  *   - graph_view of a 784-3-4-10 MLP shows 3 blue and 4 yellow node blobs, one red and one
  *     green; after a neuron is added to the first hidden layer (a new model generation),
  *     4 blue; the synthetic network of `layers` shows the same; paused, the layout freezes
  *     and the pause marker shows;
  *   - hud draws each history value of each series where its plot's scale puts it, in the
  *     series' colour, and shows PAUSED in red when paused. */
-#include "test_render_util.h"
-
-#include "app/metrics.h"
-#include "app/plugins.h"
-#include "config/scene.h"
-#include "nnxr/model.h"
+#include "test_plugin_host.h"
 
 /* ---- the fake model --------------------------------------------------------------------- */
 
@@ -78,124 +73,10 @@ static uint64_t model_generation(void *ctx) { return ((fake_model *)ctx)->genera
 /* ---- the host ---------------------------------------------------------------------------- */
 
 typedef struct test_host {
-    nnxr_host host;
-    nnxr_gpu *gpu;
-    nnxr_gpu_api gpu_api;
-    nnxr_metrics metrics;
+    tph_host h; /* metrics on; the model service while model_api is set in h.model */
     fake_model model;
     nnxr_model_api model_api;
-    bool has_model;
 } test_host;
-
-static test_host *th_of(const nnxr_host *h) { return h->host_data; }
-
-static void svc_log(const nnxr_host *host, int level, const char *message)
-{
-    fprintf(stderr, "[%s %d] %s\n", host->plugin_id, level, message);
-}
-static void svc_publish(const nnxr_host *h, const char *name, double v)
-{
-    nnxr_metrics_publish(&th_of(h)->metrics, name, v);
-}
-static bool svc_latest(const nnxr_host *h, const char *name, double *v)
-{
-    return nnxr_metrics_latest(&th_of(h)->metrics, name, v);
-}
-static size_t svc_history(const nnxr_host *h, const char *name, double *v, size_t max)
-{
-    return nnxr_metrics_history(&th_of(h)->metrics, name, v, max);
-}
-
-static const void *service(const nnxr_host *host, const char *id)
-{
-    static const nnxr_log_api log_api = {svc_log};
-    static const nnxr_metrics_api metrics_api = {svc_publish, svc_latest, svc_history};
-    test_host *t = th_of(host);
-    if (!strcmp(id, NNXR_SERVICE_LOG))
-        return &log_api;
-    if (!strcmp(id, NNXR_SERVICE_CONFIG))
-        return nnxr_config_api_get();
-    if (!strcmp(id, NNXR_SERVICE_METRICS))
-        return &metrics_api;
-    if (!strcmp(id, NNXR_SERVICE_GPU))
-        return &t->gpu_api;
-    if (!strcmp(id, NNXR_SERVICE_RENDER))
-        return nnxr_render_api_get();
-    if (!strcmp(id, NNXR_SERVICE_MODEL) && t->has_model)
-        return &t->model_api;
-    return NULL;
-}
-
-typedef struct loaded {
-    nnxr_plugin_lib lib;
-    nnxr_scene *scene;
-    void *self;
-    const nnxr_update_ext *update;
-    const nnxr_draw_ext *draw;
-} loaded;
-
-/* Loads plugin `id` with the [[plugin]] table in `toml` and prepares it for the target. */
-static bool load(test_host *t, tr_scene *s, const char *id, const char *toml, loaded *p)
-{
-    nnxr_error err;
-    memset(p, 0, sizeof *p);
-    char text[2048];
-    snprintf(text, sizeof text, "[[plugin]]\nid = \"%s\"\n%s", id, toml);
-    p->scene = nnxr_scene_parse(text, strlen(text), "test.toml", &err);
-    if (!p->scene || !nnxr_plugin_open(id, &p->lib, &err)) {
-        fprintf(stderr, "%s: %s\n", id, err.message);
-        return false;
-    }
-    t->host = (nnxr_host){NNXR_ABI_VERSION, id, t, service};
-    p->self = p->lib.entry->create(&t->host, &p->scene->plugins[0].config, &err);
-    if (!p->self) {
-        fprintf(stderr, "%s create: %s\n", id, err.message);
-        return false;
-    }
-    p->update = p->lib.entry->extension(p->self, NNXR_EXT_UPDATE);
-    p->draw = p->lib.entry->extension(p->self, NNXR_EXT_DRAW);
-    nnxr_render_target_info ti;
-    nnxr_offscreen_info(s->target, &ti);
-    if (!p->draw || !p->draw->prepare(p->self, &ti, &err)) {
-        fprintf(stderr, "%s prepare: %s\n", id, p->draw ? err.message : "no draw extension");
-        return false;
-    }
-    return true;
-}
-
-static void unload(loaded *p)
-{
-    if (p->self) {
-        p->draw->release(p->self);
-        p->lib.entry->destroy(p->self);
-    }
-    if (p->lib.handle)
-        nnxr_plugin_close(&p->lib);
-    nnxr_scene_free(p->scene);
-}
-
-/* One frame of the plugin: update, then record_draw into the target, read back. */
-static void frame(tr_scene *s, loaded *p, nnxr_frame *f)
-{
-    nnxr_error err;
-    if (p->update)
-        p->update->update(p->self, f);
-    CHECK(nnxr_recorder_begin(s->rec, &err));
-    VkCommandBuffer cmd = nnxr_recorder_cmd(s->rec);
-    nnxr_offscreen_begin(s->target, cmd);
-    p->draw->record_draw(p->self, cmd, &s->view, f);
-    nnxr_offscreen_end(s->target, cmd, true);
-    nnxr_recorder_external(s->rec);
-    CHECK(nnxr_recorder_run(s->rec, &err) && nnxr_offscreen_pixels(s->target, s->rgba, &err));
-    f->index++;
-    static int dumped;
-    const char *dir = getenv("NNXR_TEST_DUMP");
-    if (dir && *dir) {
-        char path[1024];
-        snprintf(path, sizeof path, "%s/plugin-%03d.png", dir, dumped++);
-        nnxr_png_write(path, s->rgba, s->w, s->h, 1, &err);
-    }
-}
 
 /* ---- blobs --------------------------------------------------------------------------------- */
 
@@ -263,36 +144,36 @@ static const char graph_cfg[] = "glow = 0.0\nlabels = false\nnode_radius = 0.05\
 
 static void test_graph_model(tr_scene *s, test_host *t)
 {
-    t->has_model = true;
     t->model.gpu = s->gpu;
     model_build(&t->model, 784, 3, 4, 10);
     t->model_api = (nnxr_model_api){&t->model, sizeof t->model_api, model_info,
                                     model_generation, NULL, NULL};
-    loaded p;
+    t->h.model = &t->model_api;
+    tph_plugin p;
     char cfg[512];
     snprintf(cfg, sizeof cfg, "%ssource = \"model\"\n", graph_cfg);
-    if (!load(t, s, "nnxr.graph_view", cfg, &p)) {
+    if (!tph_load(&t->h, s, "nnxr.graph_view", cfg, 0, &p)) {
         CHECK(false);
-        unload(&p);
+        tph_unload(&p);
         return;
     }
     nnxr_frame f = {0};
-    frame(s, &p, &f);
+    tph_frame(s, &p, &f);
     check_graph(s, 3, 4, "784-3-4-10 from the model");
     /* Surgery: a neuron added to the first hidden layer. */
     model_build(&t->model, 784, 4, 4, 10);
     for (int i = 0; i < 60; i++)
-        frame(s, &p, &f);
+        tph_frame(s, &p, &f);
     check_graph(s, 4, 4, "after add_neuron");
     /* Paused: the layout freezes (two frames identical) and the marker shows. */
     f.paused = true;
-    frame(s, &p, &f);
+    tph_frame(s, &p, &f);
     uint8_t *a = malloc((size_t)s->w * s->h * 4);
     memcpy(a, s->rgba, (size_t)s->w * s->h * 4);
-    frame(s, &p, &f);
+    tph_frame(s, &p, &f);
     CHECK(memcmp(a, s->rgba, (size_t)s->w * s->h * 4) == 0);
     f.paused = false;
-    frame(s, &p, &f);
+    tph_frame(s, &p, &f);
     int changed = 0;
     for (size_t i = 0; i < (size_t)s->w * s->h * 4; i++)
         changed += a[i] != s->rgba[i];
@@ -307,52 +188,45 @@ static void test_graph_model(tr_scene *s, test_host *t)
     CHECKF(ca > cb + 100 * 15, "pause marker at the centre (green sum %d paused, %d running)",
            ca, cb);
     free(a);
-    unload(&p);
+    tph_unload(&p);
     nnxr_buffer_destroy(s->gpu, t->model.params);
     t->model.params = NULL;
-    t->has_model = false;
+    t->h.model = NULL;
 }
 
 static void test_graph_synthetic(tr_scene *s, test_host *t)
 {
-    loaded p;
+    tph_plugin p;
     char cfg[512];
     snprintf(cfg, sizeof cfg, "%slayers = [784, 3, 4, 10]\n", graph_cfg);
-    if (load(t, s, "nnxr.graph_view", cfg, &p)) {
+    if (tph_load(&t->h, s, "nnxr.graph_view", cfg, 0, &p)) {
         nnxr_frame f = {0};
-        frame(s, &p, &f);
+        tph_frame(s, &p, &f);
         check_graph(s, 3, 4, "synthetic 784-3-4-10");
     } else {
         CHECK(false);
     }
-    unload(&p);
+    tph_unload(&p);
     snprintf(cfg, sizeof cfg, "%slayers = [2, 5, 2]\n", graph_cfg);
-    if (load(t, s, "nnxr.graph_view", cfg, &p)) {
+    if (tph_load(&t->h, s, "nnxr.graph_view", cfg, 0, &p)) {
         nnxr_frame f = {0};
-        frame(s, &p, &f);
+        tph_frame(s, &p, &f);
         check_graph(s, 5, 0, "synthetic 2-5-2");
     } else {
         CHECK(false);
     }
-    unload(&p);
+    tph_unload(&p);
     /* Without a model service, source = "model" is refused with a message. */
     nnxr_error err;
-    static const char bad[] = "[[plugin]]\nid = \"nnxr.graph_view\"\nsource = \"model\"\n";
-    nnxr_scene *sc = nnxr_scene_parse(bad, strlen(bad), "t.toml", &err);
-    nnxr_plugin_lib lib;
-    if (sc && nnxr_plugin_open("nnxr.graph_view", &lib, &err)) {
-        t->host = (nnxr_host){NNXR_ABI_VERSION, "nnxr.graph_view", t, service};
-        void *self = lib.entry->create(&t->host, &sc->plugins[0].config, &err);
-        CHECK(!self);
-        if (!self)
+    bool made = tph_create(&t->h, "nnxr.graph_view", "source = \"model\"\n", &p, &err);
+    if (p.lib.handle) {
+        CHECK(!made);
+        if (!made)
             CHECK_CONTAINS(err.message, "source = \"model\", but this scene has no model");
-        else
-            lib.entry->destroy(self);
-        nnxr_plugin_close(&lib);
     } else {
         CHECKF(false, "%s", err.message);
     }
-    nnxr_scene_free(sc);
+    tph_unload(&p);
 }
 
 /* ---- hud ----------------------------------------------------------------------------------- */
@@ -374,24 +248,24 @@ static void test_hud(tr_scene *s, test_host *t)
     static const double tl[4] = {2.0, 1.0, 0.5, 0.25}, vl[4] = {1.6, 1.5, 1.0, 1.25};
     static const double ta[3] = {0.1, 0.5, 0.9}, va[3] = {0.2, 0.4, 0.6};
     for (int i = 0; i < 4; i++) {
-        nnxr_metrics_publish(&t->metrics, "train.loss", tl[i]);
-        nnxr_metrics_publish(&t->metrics, "val.loss", vl[i]);
+        nnxr_metrics_publish(&t->h.metrics, "train.loss", tl[i]);
+        nnxr_metrics_publish(&t->h.metrics, "val.loss", vl[i]);
     }
     for (int i = 0; i < 3; i++) {
-        nnxr_metrics_publish(&t->metrics, "train.accuracy", ta[i]);
-        nnxr_metrics_publish(&t->metrics, "val.accuracy", va[i]);
+        nnxr_metrics_publish(&t->h.metrics, "train.accuracy", ta[i]);
+        nnxr_metrics_publish(&t->h.metrics, "val.accuracy", va[i]);
     }
-    nnxr_metrics_publish(&t->metrics, "epoch", 3);
-    nnxr_metrics_publish(&t->metrics, "hparam.lr", 0.05);
-    loaded p;
-    if (!load(t, s, "nnxr.hud", "x = 10\ny = 10\nwidth = 400\nplot_height = 90\ntext_px = 16\n",
-              &p)) {
+    nnxr_metrics_publish(&t->h.metrics, "epoch", 3);
+    nnxr_metrics_publish(&t->h.metrics, "hparam.lr", 0.05);
+    tph_plugin p;
+    if (!tph_load(&t->h, s, "nnxr.hud",
+                  "x = 10\ny = 10\nwidth = 400\nplot_height = 90\ntext_px = 16\n", 0, &p)) {
         CHECK(false);
-        unload(&p);
+        tph_unload(&p);
         return;
     }
     nnxr_frame f = {.train_step = 1234};
-    frame(s, &p, &f);
+    tph_frame(s, &p, &f);
     /* The layout of hud.c: pad 6, line 20, three header lines, plot, pad + line, plot;
      * values 3 px inside the frame. */
     float ix0 = 16 + 3, iw = 388 - 6, ih = 90 - 6;
@@ -425,13 +299,13 @@ static void test_hud(tr_scene *s, test_host *t)
             red += classify(tr_px(s, x, y)) == C_RED;
     CHECK(red == 0);
     f.paused = true;
-    frame(s, &p, &f);
+    tph_frame(s, &p, &f);
     red = 0;
     for (int y = 16; y < 36; y++)
         for (int x = 16; x < 400; x++)
             red += classify(tr_px(s, x, y)) == C_RED;
     CHECKF(red > 50, "PAUSED in red: %d pixels", red);
-    unload(&p);
+    tph_unload(&p);
 }
 
 int main(void)
@@ -442,17 +316,17 @@ int main(void)
     nnxr_view_look_at(&s.view, eye, at, 60.0f, s.w, s.h);
     test_host t;
     memset(&t, 0, sizeof t);
-    t.gpu = s.gpu;
-    nnxr_gpu_fill_api(s.gpu, &t.gpu_api);
+    tph_init(&t.h, s.gpu);
+    t.h.dump_name = "plugin";
     nnxr_error err;
-    if (!nnxr_metrics_init(&t.metrics, NULL, &err)) {
+    if (!tph_metrics_open(&t.h, &err)) {
         fprintf(stderr, "metrics: %s\n", err.message);
         return 1;
     }
     test_graph_model(&s, &t);
     test_graph_synthetic(&s, &t);
     test_hud(&s, &t);
-    nnxr_metrics_close(&t.metrics);
+    tph_close(&t.h);
     tr_close(&s);
     return check_finish();
 }
