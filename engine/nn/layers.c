@@ -120,6 +120,10 @@ static uint32_t kernel_specs(const nnxr_nn *nn, nn_kernel_id id, uint32_t varian
         s[n++] = nnxr_spec_u32(0, variant == 2u);
         s[n++] = nnxr_spec_u32(1, variant == 1u);
         break;
+    case NN_K_IM2COL:
+    case NN_K_COL2IM:
+        s[n++] = nnxr_spec_u32(0, variant == 1u); /* ROWS */
+        break;
     default:
         break;
     }

@@ -258,7 +258,9 @@ bool nnxr_nn_conv2d_forward(nnxr_nn_tape *tape, const nnxr_nn_conv *shape, nnxr_
  * of dx_y), dw [out_ch][in_ch][k][k], db [out_ch]; each optional.
  * Implementation (both directions): im2col into a tape scratch buffer (samples in chunks that
  * keep it under 48 MB), then batched GEMMs; dx is a col2im gather (no atomics) with the
- * derivative fused. Forward: 2 dispatches per chunk; backward: up to 4. */
+ * derivative fused. Forward: 2 dispatches per chunk; backward: up to 4. On CPU devices im2col
+ * and col2im work a row per invocation (index divisions, scalar per lane there, once per row:
+ * the cnn's conv2 im2col went from ~80% of its forward to ~10%). */
 typedef struct nnxr_nn_conv_grad {
     nnxr_nn_mem x, w, dz;
     nnxr_nn_mem dx, dw, db;
@@ -481,9 +483,15 @@ typedef struct nnxr_nn_fused_args {
  *    up to batch 32);
  *  - one pipeline per network shape (kept in the nnxr_nn, at most 16 shapes); on lavapipe its
  *    first use JIT-compiles for several seconds (Mesa's disk cache keeps it for later runs);
- *  - measured on lavapipe (2 cores, loaded machine): 784-8-8-10 batch 32 SGD runs at ~1,200-
- *    1,400 steps per CPU-second (~0.7-0.85 ms of CPU per step), about PyTorch's speed on this
- *    machine, not the 3x the issue asks for. */
+ *  - measured on lavapipe (2 cores, loaded machine; tests/bench/nn_profile.c): 784-8-8-10
+ *    batch 32 SGD takes ~0.75 ms of CPU per step (one workgroup, so one core), about half
+ *    PyTorch's speed on this machine, not the 3x the issue asks for. Where it goes (stages
+ *    switched off one at a time): layer 1's forward ~1/3, W1's gradient and update ~1/2
+ *    (per-lane loads and stores of W1, its state and the pixels), the rest ~1/6. Unrolling
+ *    the two loops over layer 1's units (<= 8) saves ~20 % (0.61 ms) but makes the first
+ *    compile of each shape ~13 s instead of ~7.5 s, which a user adding a neuron would wait
+ *    for: left out. A variant keeping W1 and its state in private arrays for the whole
+ *    dispatch took 9 minutes to JIT-compile on lavapipe and was dropped. */
 bool nnxr_nn_fused_mlp_steps(nnxr_nn_tape *tape, const nnxr_nn_fused_args *a,
                              nnxr_error *err);
 

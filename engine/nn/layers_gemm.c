@@ -415,6 +415,24 @@ static bool conv_geometry(const nnxr_nn_conv *c, const char *what, conv_geom *g,
     return true;
 }
 
+/* Loop iterations a row-shaped im2col / col2im invocation may spend on one row (the rest of
+ * lavapipe's 65,535 goes to the grid-stride loop). */
+#define CONV_ROW_BUDGET 16384u
+
+/* im2col and col2im work per row on CPU devices (variant 1: the index divisions once per
+ * row, see im2col.comp) when a row's loops fit the budget, else per element (variant 0). */
+static bool conv_rows_im2col(const nnxr_nn_tape *t, const nnxr_nn_conv *c, const conv_geom *g)
+{
+    (void)c;
+    return t->nn->info->is_cpu && g->ow <= CONV_ROW_BUDGET;
+}
+
+static bool conv_rows_col2im(const nnxr_nn_tape *t, const nnxr_nn_conv *c)
+{
+    return t->nn->info->is_cpu &&
+           (uint64_t)c->in_w * c->k * (c->k + 1) <= CONV_ROW_BUDGET;
+}
+
 /* im2col of samples [n0, n0+nb) of x into col (scratch slot 0). */
 static bool conv_im2col(nnxr_nn_tape *t, const char *what, const nnxr_nn_conv *c,
                         const conv_geom *g, nnxr_nn_mem x, uint32_t n0, uint32_t nb,
@@ -426,9 +444,10 @@ static bool conv_im2col(nnxr_nn_tape *t, const char *what, const nnxr_nn_conv *c
     uint32_t offs[2];
     nnxr_kernel *k;
     nnxr_binding *b;
-    if (!nn_bind(t, NN_K_IM2COL, 0, what, args, 2, &k, &b, offs, err))
+    bool rows = conv_rows_im2col(t, c, g);
+    if (!nn_bind(t, NN_K_IM2COL, rows ? 1u : 0u, what, args, 2, &k, &b, offs, err))
         return false;
-    uint64_t total = (uint64_t)nb * g->ckk * g->ohw;
+    uint64_t total = (uint64_t)nb * g->ckk * (rows ? g->oh : g->ohw);
     nn_conv_push p = {.n0 = n0,
                       .nb = nb,
                       .c = c->in_ch,
@@ -441,7 +460,7 @@ static bool conv_im2col(nnxr_nn_tape *t, const char *what, const nnxr_nn_conv *c
                       .x_off = offs[0],
                       .col_off = offs[1],
                       .total = (uint32_t)total};
-    return nn_dispatch(t, k, b, &p, sizeof p, nn_groups(total, 256), 1, 1, err);
+    return nn_dispatch(t, k, b, &p, sizeof p, nn_groups(total, 64), 1, 1, err);
 }
 
 bool nnxr_nn_conv2d_forward(nnxr_nn_tape *t, const nnxr_nn_conv *c, nnxr_nn_mem x,
@@ -599,9 +618,10 @@ bool nnxr_nn_conv2d_backward(nnxr_nn_tape *t, const nnxr_nn_conv *c, const nnxr_
             uint32_t offs[3];
             nnxr_kernel *k;
             nnxr_binding *b;
-            if (!nn_bind(t, NN_K_COL2IM, 0, what, args, 3, &k, &b, offs, err))
+            bool rows = conv_rows_col2im(t, c);
+            if (!nn_bind(t, NN_K_COL2IM, rows ? 1u : 0u, what, args, 3, &k, &b, offs, err))
                 return false;
-            uint64_t total = (uint64_t)nb * c->in_ch * g.ihw;
+            uint64_t total = (uint64_t)nb * c->in_ch * (rows ? c->in_h : g.ihw);
             nn_conv_push p = {.n0 = n0,
                               .nb = nb,
                               .c = c->in_ch,
@@ -618,7 +638,7 @@ bool nnxr_nn_conv2d_backward(nnxr_nn_tape *t, const nnxr_nn_conv *c, const nnxr_
                                        (nn_present(aux) ? act_bits(gr->dx_act) : 0u)
                                            << NN_CONV_ACT_SHIFT,
                               .total = (uint32_t)total};
-            if (!nn_dispatch(t, k, b, &p, sizeof p, nn_groups(total, 256), 1, 1, err))
+            if (!nn_dispatch(t, k, b, &p, sizeof p, nn_groups(total, 64), 1, 1, err))
                 return false;
         }
     }

@@ -84,10 +84,12 @@ bool nnxr_nn_maxpool_backward(nnxr_nn_tape *t, uint32_t batch, uint32_t ch, uint
     nnxr_binding *b;
     if (!nn_bind(t, NN_K_MAXPOOL_BWD, 0, what, args, 3, &k, &b, offs, err))
         return false;
-    nn_pool_push p = {.count = (uint32_t)in, .h = h, .w = w, .oh = h / 2, .ow = w / 2,
+    /* One invocation per 2x2 window cell (maxpool_bwd.comp). */
+    uint64_t cells = planes * ((h + 1) / 2) * ((w + 1) / 2);
+    nn_pool_push p = {.count = (uint32_t)cells, .h = h, .w = w, .oh = h / 2, .ow = w / 2,
                       .x_off = offs[0], .y_off = offs[1], .z_off = offs[2],
                       .act = (uint32_t)dx_act};
-    return nn_dispatch(t, k, b, &p, sizeof p, nn_groups(in, 256), 1, 1, err);
+    return nn_dispatch(t, k, b, &p, sizeof p, nn_groups(cells, 64), 1, 1, err);
 }
 
 /* ---- activations ---------------------------------------------------------------------------- */

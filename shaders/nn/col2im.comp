@@ -3,10 +3,13 @@
 // the output image of dcol[s][(ch*k+p)*k+q][oy*ow+ox], plus the old dx with CONV_ACCUMULATE,
 // times act'(dx_y) when an activation is given (as the GEMM epilogue: the derivative
 // multiplies the whole sum). A gather (each input element sums its own taps), so
-// no two invocations write one element.
+// no two invocations write one element. Shapes of work as im2col.comp (spec constant ROWS):
+// one invocation per dx element (GPUs), or per dx row (s, ch, y) of w elements (CPU devices:
+// the divisions once per row). pc.total counts elements or rows accordingly.
 #version 450
 #include "nn/common.glsl"
-layout(local_size_x = 256) in;
+layout(local_size_x = 64) in;
+layout(constant_id = 0) const bool ROWS = false;
 layout(std430, binding = 0) readonly buffer DCol { float dcol[]; };
 layout(std430, binding = 1) buffer DX { float dx[]; };
 layout(std430, binding = 2) readonly buffer DXY { float dxy[]; };
@@ -14,11 +17,43 @@ layout(push_constant) uniform Push {
     uint n0, nb, c, h, w, k, oh, ow, pad, x_off, col_off, y_off, flags, total;
 } pc;
 
+float finish(uint g, float sum, uint act)
+{
+    if ((pc.flags & 1u) != 0u)
+        sum += dx[pc.x_off + g];
+    if (act != 0u)
+        sum *= nn_act_deriv_y(act, dxy[pc.y_off + g]);
+    return sum;
+}
+
 void main()
 {
     uint hw = pc.h * pc.w, ohw = pc.oh * pc.ow, kk = pc.k * pc.k;
     uint act = (pc.flags >> 4u) & 3u;
-    uint stride = gl_NumWorkGroups.x * 256u;
+    uint stride = gl_NumWorkGroups.x * 64u;
+    if (ROWS) {
+        for (uint i = gl_GlobalInvocationID.x; i < pc.total; i += stride) {
+            uint yy = i % pc.h, plane = i / pc.h; // plane = s * c + ch
+            uint base = pc.col_off + plane * kk * ohw;
+            uint g0 = (pc.n0 * pc.c) * hw + i * pc.w;
+            for (uint xx = 0u; xx < pc.w; xx++) {
+                float sum = 0.0;
+                for (uint p = 0u; p < pc.k; p++) {
+                    int oy = int(yy + pc.pad) - int(p);
+                    if (oy < 0 || oy >= int(pc.oh))
+                        continue;
+                    uint rb = base + p * pc.k * ohw + uint(oy) * pc.ow;
+                    for (uint q = 0u; q < pc.k; q++) {
+                        int ox = int(xx + pc.pad) - int(q);
+                        if (ox >= 0 && ox < int(pc.ow))
+                            sum += dcol[rb + q * ohw + uint(ox)];
+                    }
+                }
+                dx[pc.x_off + g0 + xx] = finish(g0 + xx, sum, act);
+            }
+        }
+        return;
+    }
     for (uint i = gl_GlobalInvocationID.x; i < pc.total; i += stride) {
         uint xx = i % pc.w, yy = (i / pc.w) % pc.h;
         uint ch = (i / hw) % pc.c, s = i / (hw * pc.c);
@@ -35,10 +70,6 @@ void main()
             }
         }
         uint g = (pc.n0 * pc.c) * hw + i;
-        if ((pc.flags & 1u) != 0u)
-            sum += dx[pc.x_off + g];
-        if (act != 0u)
-            sum *= nn_act_deriv_y(act, dxy[pc.y_off + g]);
-        dx[pc.x_off + g] = sum;
+        dx[pc.x_off + g] = finish(g, sum, act);
     }
 }

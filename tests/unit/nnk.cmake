@@ -12,3 +12,8 @@ nnxr_add_test(test_nnk_fused SOURCES ${NNXR_TEST_SRC}/unit/test_nnk_fused.c GPU 
 # has no bench section, so it is built from here.
 add_executable(gemm_bench ${NNXR_TEST_SRC}/bench/gemm_bench.c)
 target_link_libraries(gemm_bench PRIVATE nnxr_engine)
+
+# Where a training step's time goes, kernel by kernel (device timestamps): the cnn and the
+# fused tiny MLP of `nnxr bench train`. A profiling tool, not a test.
+add_executable(nn_profile ${NNXR_TEST_SRC}/bench/nn_profile.c)
+target_link_libraries(nn_profile PRIVATE nnxr_engine)
