@@ -4,12 +4,6 @@
 
 #include "nnxr/error.h"
 
-#if defined(__GNUC__)
-#define NNXR_PRINTF(a, b) __attribute__((format(printf, a, b)))
-#else
-#define NNXR_PRINTF(a, b)
-#endif
-
 /* Formats the message into err (if non-NULL) and returns false, so callers can write
  * `return nnxr_fail(err, "...", ...);`. */
 bool nnxr_fail(nnxr_error *err, const char *fmt, ...) NNXR_PRINTF(2, 3);

@@ -119,29 +119,6 @@ typedef struct ag {
     uint64_t last_eval_step;
 } ag;
 
-static void say(ag *g, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void say(ag *g, int level, const char *fmt, ...)
-{
-    if (!g->log)
-        return;
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    g->log->write(g->host, level, msg);
-}
-
-static bool fail(nnxr_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static bool fail(nnxr_error *err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-    return false;
-}
-
 /* ---- the model's layers: choice, GPU resources ------------------------------------------ */
 
 static void teardown(ag *g)
@@ -201,12 +178,14 @@ static bool usable(const ag *g, const nnxr_model_info *info, const nnxr_model_la
     const nnxr_model_region *src = rows_region(g, L);
     uint32_t rows = g->class_rows ? info->classes : info->probe_count;
     if (!src->buffer || rows == 0)
-        return fail(err, "layer '%s' has no %s activations in this model", L->name,
-                    g->class_rows ? "class-mean" : "probe");
+        return nnxr_failf(err, "layer '%s' has no %s activations in this model", L->name,
+                          g->class_rows ? "class-mean" : "probe");
     if (layer_size(L) == 0 || src->size < (VkDeviceSize)rows * layer_size(L) * 4)
-        return fail(err, "layer '%s': its %s region holds %llu bytes, expected %u rows of %u "
-                    "floats", L->name, g->class_rows ? "class-mean" : "probe",
-                    (unsigned long long)src->size, rows, layer_size(L));
+        return nnxr_failf(err,
+                          "layer '%s': its %s region holds %llu bytes, expected %u rows of %u "
+                          "floats",
+                          L->name, g->class_rows ? "class-mean" : "probe",
+                          (unsigned long long)src->size, rows, layer_size(L));
     return true;
 }
 
@@ -231,7 +210,7 @@ static bool choose_pca(ag *g, const nnxr_model_info *info, nnxr_error *err)
             if (!strcmp(info->layers[i].name, g->pca_name))
                 found = (int)i;
         if (found < 0)
-            return fail(err, "pca_layer = \"%s\": the model has no such layer", g->pca_name);
+            return nnxr_failf(err, "pca_layer = \"%s\": the model has no such layer", g->pca_name);
     }
     const nnxr_model_layer *L = &info->layers[found];
     uint32_t size = layer_size(L);
@@ -239,20 +218,24 @@ static bool choose_pca(ag *g, const nnxr_model_info *info, nnxr_error *err)
         L->probe.size < (VkDeviceSize)info->probe_count * size * 4) {
         if (automatic)
             return true;
-        return fail(err, "pca_layer = \"%s\": the model has no probe activations of it (or "
-                    "fewer than 3 probe samples)", g->pca_name);
+        return nnxr_failf(err,
+                          "pca_layer = \"%s\": the model has no probe activations of it (or "
+                          "fewer than 3 probe samples)",
+                          g->pca_name);
     }
     g->pca_mean = size > g->pca_max_dim;
     g->pca_dim = g->pca_mean ? L->out_c : size;
     if (g->pca_dim > g->pca_max_dim || g->pca_dim < 2) {
         if (automatic) {
-            say(g, NNXR_LEVEL_INFO, "activation grid: no PCA: layer '%s' has %u features "
-                "(pca_max_dim = %u)", L->name, g->pca_dim, g->pca_max_dim);
+            nnxr_logf(g->log, g->host, NNXR_LEVEL_INFO,
+                      "activation grid: no PCA: layer '%s' has %u features "
+                      "(pca_max_dim = %u)",
+                      L->name, g->pca_dim, g->pca_max_dim);
             return true;
         }
-        return fail(err, "pca_layer = \"%s\": %u features (%s), expected 2 to pca_max_dim = %u",
-                    g->pca_name, g->pca_dim, g->pca_mean ? "its channels" : "its outputs",
-                    g->pca_max_dim);
+        return nnxr_failf(
+            err, "pca_layer = \"%s\": %u features (%s), expected 2 to pca_max_dim = %u",
+            g->pca_name, g->pca_dim, g->pca_mean ? "its channels" : "its outputs", g->pca_max_dim);
     }
     g->pca_layer = (uint32_t)found;
     g->pca_count = info->probe_count;
@@ -278,12 +261,12 @@ static bool setup(ag *g, nnxr_error *err)
     g->classes = info.classes;
     g->probe_count = info.probe_count;
     if (g->class_rows && info.classes == 0)
-        return fail(err, "rows = \"class\": the model has no classes (use rows = \"probe\")");
+        return nnxr_failf(err, "rows = \"class\": the model has no classes (use rows = \"probe\")");
     uint32_t avail = g->class_rows ? info.classes : info.probe_count;
     g->rows = avail < g->max_rows ? avail : g->max_rows;
     if (g->rows == 0)
-        return fail(err, "the model has no %s to show",
-                    g->class_rows ? "classes" : "probe samples");
+        return nnxr_failf(err, "the model has no %s to show",
+                          g->class_rows ? "classes" : "probe samples");
     const VkPhysicalDeviceLimits *lim = &g->gpu->properties(g->gpu->ctx)->limits;
     uint32_t picks[MAX_LAYERS], n = 0;
     if (g->name_count) {
@@ -299,8 +282,8 @@ static bool setup(ag *g, nnxr_error *err)
                     snprintf(list + len, sizeof list - len, "%s%s", j ? ", " : "",
                              info.layers[j].name);
                 }
-                return fail(err, "layers: the model has no layer '%s' (its layers: %s)",
-                            g->names[i], list);
+                return nnxr_failf(err, "layers: the model has no layer '%s' (its layers: %s)",
+                                  g->names[i], list);
             }
             if (!usable(g, &info, &info.layers[found], err))
                 return false;
@@ -331,8 +314,10 @@ static bool setup(ag *g, nnxr_error *err)
         l->width = l->shape.cells * l->shape.tile_w;
         l->height = g->rows * l->shape.tile_h;
         if (l->width > lim->maxImageDimension2D)
-            return fail(err, "layer '%s': %u cells do not fit an image of the device "
-                        "(at most %u wide)", L->name, l->width, lim->maxImageDimension2D);
+            return nnxr_failf(err,
+                              "layer '%s': %u cells do not fit an image of the device "
+                              "(at most %u wide)",
+                              L->name, l->width, lim->maxImageDimension2D);
         l->src = *rows_region(g, L);
         l->pack_off = (uint32_t)pack_floats;
         pack_floats += (uint64_t)l->width * l->height;
@@ -350,9 +335,10 @@ static bool setup(ag *g, nnxr_error *err)
     if (pack_floats == 0)
         pack_floats = 1;
     if (pack_floats * 4 > lim->maxStorageBufferRange)
-        return fail(err, "the chosen layers need %llu bytes of image data, more than a storage "
-                    "binding holds (%u): choose fewer layers or rows",
-                    (unsigned long long)(pack_floats * 4), lim->maxStorageBufferRange);
+        return nnxr_failf(err,
+                          "the chosen layers need %llu bytes of image data, more than a storage "
+                          "binding holds (%u): choose fewer layers or rows",
+                          (unsigned long long)(pack_floats * 4), lim->maxStorageBufferRange);
     uint64_t stats_floats = (uint64_t)MAX_LAYERS * 2 * NNXR_AG_MINMAX_GROUPS;
     g->cov_off = (uint32_t)stats_floats;
     if (g->pca_on)
@@ -408,7 +394,7 @@ static bool setup(ag *g, nnxr_error *err)
             g->pca_class_x = malloc((size_t)g->pca_classes * g->pca_dim * sizeof(float));
             g->pca_class_xy = malloc((size_t)g->pca_classes * sizeof *g->pca_class_xy);
             if (!g->pca_class_x || !g->pca_class_xy)
-                return fail(err, "out of memory for %u class means", g->pca_classes);
+                return nnxr_failf(err, "out of memory for %u class means", g->pca_classes);
         }
         size_t d = g->pca_dim, c = g->pca_count;
         g->pca_cov = malloc(d * d * sizeof(double));
@@ -419,7 +405,7 @@ static bool setup(ag *g, nnxr_error *err)
         g->pca_xy = malloc(c * sizeof *g->pca_xy);
         if (!g->pca_cov || !g->pca_vec || !g->pca_work || !g->pca_val || !g->pca_x ||
             !g->pca_xy)
-            return fail(err, "out of memory for a PCA of %zu features", d);
+            return nnxr_failf(err, "out of memory for a PCA of %zu features", d);
     }
     g->set_up = true;
     g->dirty = true;
@@ -447,8 +433,8 @@ static void gallery_refresh(ag *g, const nnxr_model_info *info)
                                  (VkDeviceSize)n * 4, &err) ||
         !g->gpu->buffer_readback(g->gpu->ctx, o->labels.buffer, o->labels.offset, g->truth,
                                  (VkDeviceSize)n * 4, &err)) {
-        say(g, NNXR_LEVEL_WARN, "activation grid: gallery: %s", p && t ? err.message :
-            "out of memory");
+        nnxr_logf(g->log, g->host, NNXR_LEVEL_WARN, "activation grid: gallery: %s",
+                  p && t ? err.message : "out of memory");
         return;
     }
     g->shown = g->wrong = 0;
@@ -459,7 +445,8 @@ static void gallery_refresh(ag *g, const nnxr_model_info *info)
         if (g->shown < g->gallery_max) {
             const uint8_t *src = g->eval_u8 + (size_t)i * g->in_size;
             if (!g->r->image_upload_cell(g->draw, g->atlas, g->shown, src, &err)) {
-                say(g, NNXR_LEVEL_WARN, "activation grid: gallery: %s", err.message);
+                nnxr_logf(g->log, g->host, NNXR_LEVEL_WARN, "activation grid: gallery: %s",
+                          err.message);
                 return;
             }
             g->gallery_idx[g->shown++] = i;
@@ -555,14 +542,15 @@ static void pca_finish(ag *g)
     nnxr_error err;
     if (!g->gpu->buffer_readback(g->gpu->ctx, g->stats, (VkDeviceSize)g->cov_off * 4, g->pca_x,
                                  (d * d + d + c * d) * 4, &err)) {
-        say(g, NNXR_LEVEL_WARN, "activation grid: PCA: %s", err.message);
+        nnxr_logf(g->log, g->host, NNXR_LEVEL_WARN, "activation grid: PCA: %s", err.message);
         return;
     }
     for (size_t i = 0; i < d * d; i++)
         g->pca_cov[i] = g->pca_x[i];
     const float *mean = g->pca_x + d * d, *x = mean + d;
     if (!nnxr_ag_jacobi(g->pca_cov, (uint32_t)d, g->pca_val, g->pca_vec, g->pca_work))
-        say(g, NNXR_LEVEL_WARN, "activation grid: PCA: Jacobi did not converge");
+        nnxr_logf(g->log, g->host, NNXR_LEVEL_WARN,
+                  "activation grid: PCA: Jacobi did not converge");
     double total = 0;
     for (size_t i = 0; i < d; i++)
         total += g->pca_val[i] > 0 ? g->pca_val[i] : 0;
@@ -609,7 +597,7 @@ static void finish(ag *g)
         ag_layer *l = &g->layers[i];
         if (!g->gpu->buffer_readback(g->gpu->ctx, g->stats,
                                      (VkDeviceSize)i * sizeof part, part, sizeof part, &err)) {
-            say(g, NNXR_LEVEL_WARN, "activation grid: %s", err.message);
+            nnxr_logf(g->log, g->host, NNXR_LEVEL_WARN, "activation grid: %s", err.message);
             continue;
         }
         float lo = INFINITY, hi = -INFINITY;
@@ -755,8 +743,8 @@ static void build_grid(ag *g, const nnxr_ag_rect *area)
         }
     }
     if (fit < g->layer_count && !g->warned) {
-        say(g, NNXR_LEVEL_INFO, "activation grid: %u of %u layers fit the grid's area",
-            fit, g->layer_count);
+        nnxr_logf(g->log, g->host, NNXR_LEVEL_INFO,
+                  "activation grid: %u of %u layers fit the grid's area", fit, g->layer_count);
         g->warned = true;
     }
 }
@@ -891,8 +879,8 @@ static void push_evaluate(ag *g)
     snprintf(c.name, sizeof c.name, "full");
     nnxr_error err;
     if (!g->commands->push(g->host, &c, &err))
-        say(g, NNXR_LEVEL_WARN, "activation grid: cannot ask for an evaluation: %s",
-            err.message);
+        nnxr_logf(g->log, g->host, NNXR_LEVEL_WARN,
+                  "activation grid: cannot ask for an evaluation: %s", err.message);
 }
 
 static void update(void *self, const nnxr_frame *frame)
@@ -926,8 +914,10 @@ static void record_compute(void *self, VkCommandBuffer cmd, const nnxr_frame *fr
     if (gen != g->generation || (!g->set_up && !g->setup_failed)) {
         g->setup_failed = !setup(g, &err);
         if (g->setup_failed) {
-            say(g, NNXR_LEVEL_WARN, "activation grid: the model changed and cannot be shown: "
-                "%s", err.message);
+            nnxr_logf(g->log, g->host, NNXR_LEVEL_WARN,
+                      "activation grid: the model changed and cannot be shown: "
+                      "%s",
+                      err.message);
             teardown(g);
             g->generation = gen;
             g->dirty = true;
@@ -942,7 +932,7 @@ static void record_compute(void *self, VkCommandBuffer cmd, const nnxr_frame *fr
         return;
     g->outputs_version = info.outputs_version;
     if (!refresh(g, cmd, &info, &err))
-        say(g, NNXR_LEVEL_WARN, "activation grid: %s", err.message);
+        nnxr_logf(g->log, g->host, NNXR_LEVEL_WARN, "activation grid: %s", err.message);
 }
 
 static bool prepare(void *self, const nnxr_render_target_info *target, nnxr_error *err)
@@ -1070,8 +1060,9 @@ static void gallery_setup(ag *g, nnxr_error *err)
     if (g->model->size < sizeof(nnxr_model_api) || !g->model->data ||
         !g->model->data(g->model->ctx, &data, err) || !data.eval.u8 || info.classes == 0 ||
         data.eval.count != info.eval.count || info.in_h * info.in_w <= 1) {
-        say(g, NNXR_LEVEL_INFO, "activation grid: no misclassification gallery: the model's "
-            "evaluation set has no images in host memory or no classes");
+        nnxr_logf(g->log, g->host, NNXR_LEVEL_INFO,
+                  "activation grid: no misclassification gallery: the model's "
+                  "evaluation set has no images in host memory or no classes");
         return;
     }
     g->in_w = info.in_w;
@@ -1089,7 +1080,7 @@ static void gallery_setup(ag *g, nnxr_error *err)
     nnxr_error e2;
     if (!g->r->image_create(g->draw, &id, &g->atlas, &e2) ||
         !g->r->batch_image(g->draw, g->gallery, g->atlas, &e2)) {
-        say(g, NNXR_LEVEL_WARN, "activation grid: no gallery: %s", e2.message);
+        nnxr_logf(g->log, g->host, NNXR_LEVEL_WARN, "activation grid: no gallery: %s", e2.message);
         return;
     }
     g->gallery_on = true;
@@ -1099,12 +1090,12 @@ static void *create(const nnxr_host *host, const nnxr_config *cfg, nnxr_error *e
 {
     const nnxr_config_api *c = host->service(host, NNXR_SERVICE_CONFIG);
     if (!c) {
-        fail(err, "the host has no config service");
+        nnxr_failf(err, "the host has no config service");
         return NULL;
     }
     ag *g = calloc(1, sizeof *g);
     if (!g) {
-        fail(err, "out of memory");
+        nnxr_failf(err, "out of memory");
         return NULL;
     }
     g->host = host;
@@ -1116,8 +1107,10 @@ static void *create(const nnxr_host *host, const nnxr_config *cfg, nnxr_error *e
     }
     g->model = host->service(host, NNXR_SERVICE_MODEL);
     if (!g->model) {
-        fail(err, "%s: the activation grid shows a model's activations, but this scene has "
-             "none (set [model] kind = \"cnn\" or \"mlp\")", c->describe(cfg));
+        nnxr_failf(err,
+                   "%s: the activation grid shows a model's activations, but this scene has "
+                   "none (set [model] kind = \"cnn\" or \"mlp\")",
+                   c->describe(cfg));
         free(g);
         return NULL;
     }
@@ -1125,8 +1118,8 @@ static void *create(const nnxr_host *host, const nnxr_config *cfg, nnxr_error *e
     g->r = host->service(host, NNXR_SERVICE_RENDER);
     if (!g->gpu || !g->r || g->r->size < sizeof(nnxr_render_api) ||
         g->gpu->size < sizeof(nnxr_gpu_api)) {
-        fail(err, "the host has no GPU or render service (is there a Vulkan device with "
-             "graphics?)");
+        nnxr_failf(err, "the host has no GPU or render service (is there a Vulkan device with "
+                        "graphics?)");
         free(g);
         return NULL;
     }

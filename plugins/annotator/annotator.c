@@ -41,28 +41,6 @@ typedef struct annotator {
     bool done;
 } annotator;
 
-static void *fail(nnxr_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void *fail(nnxr_error *err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-    return NULL;
-}
-
-static void say(annotator *a, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void say(annotator *a, int level, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (a->log)
-        a->log->write(a->host, level, msg);
-}
-
 /* splitmix64: small, seedable, and the same sequence everywhere. */
 static uint64_t next_u64(uint64_t *s)
 {
@@ -92,10 +70,10 @@ static void *create(const nnxr_host *host, const nnxr_config *cfg, nnxr_error *e
     static const char *const keys[] = {"every", "radius", "max", "undo_every", "seed", NULL};
     const nnxr_config_api *c = host->service(host, NNXR_SERVICE_CONFIG);
     if (!c)
-        return fail(err, "the host has no config service");
+        return nnxr_failp(err, "the host has no config service");
     annotator *a = calloc(1, sizeof *a);
     if (!a)
-        return fail(err, "out of memory");
+        return nnxr_failp(err, "out of memory");
     a->host = host;
     int64_t seed;
     if (!c->check_keys(cfg, keys, err) ||
@@ -109,8 +87,10 @@ static void *create(const nnxr_host *host, const nnxr_config *cfg, nnxr_error *e
     }
     if (a->undo_every == 1) {
         free(a);
-        return fail(err, "%s undo_every: 1 would undo every annotation it makes; expected 0 "
-                    "(never) or >= 2", c->describe(cfg));
+        return nnxr_failp(err,
+                          "%s undo_every: 1 would undo every annotation it makes; expected 0 "
+                          "(never) or >= 2",
+                          c->describe(cfg));
     }
     a->rng = (uint64_t)seed * 0x2545f4914f6cdd1dull + 0x5eed;
     a->log = host->service(host, NNXR_SERVICE_LOG);
@@ -120,14 +100,16 @@ static void *create(const nnxr_host *host, const nnxr_config *cfg, nnxr_error *e
     a->gpu = host->service(host, NNXR_SERVICE_GPU);
     if (!a->cloud) {
         free(a);
-        return fail(err, "%s: this scene has no latent cloud (the \"nnxr.cloud\" service): "
-                    "the annotator labels its points; set [cloud] enabled = true with a vae "
-                    "model", c->describe(cfg));
+        return nnxr_failp(err,
+                          "%s: this scene has no latent cloud (the \"nnxr.cloud\" service): "
+                          "the annotator labels its points; set [cloud] enabled = true with a vae "
+                          "model",
+                          c->describe(cfg));
     }
     if (!a->model || !a->model->data || !a->commands || !a->gpu) {
         free(a);
-        return fail(err, "%s: the host lacks the model, commands or gpu service",
-                     c->describe(cfg));
+        return nnxr_failp(err, "%s: the host lacks the model, commands or gpu service",
+                          c->describe(cfg));
     }
     nnxr_cloud_view v;
     nnxr_model_data d;
@@ -137,9 +119,10 @@ static void *create(const nnxr_host *host, const nnxr_config *cfg, nnxr_error *e
     }
     if (!d.train.labels || d.train.count != v.n) {
         free(a);
-        return fail(err, "%s: the cloud has %u points but the training set %u samples with%s "
-                    "classes", c->describe(cfg), v.n, d.train.count,
-                    d.train.labels ? "" : "out");
+        return nnxr_failp(err,
+                          "%s: the cloud has %u points but the training set %u samples with%s "
+                          "classes",
+                          c->describe(cfg), v.n, d.train.count, d.train.labels ? "" : "out");
     }
     a->truth = d.train.labels;
     a->n = v.n;
@@ -150,7 +133,7 @@ static void *create(const nnxr_host *host, const nnxr_config *cfg, nnxr_error *e
     a->candidates = malloc((size_t)v.n * 4u);
     if (!a->pos4 || !a->labels || !a->user || !a->candidates) {
         destroy(a);
-        return fail(err, "out of memory for %u points", v.n);
+        return nnxr_failp(err, "out of memory for %u points", v.n);
     }
     return a;
 }
@@ -160,7 +143,7 @@ static void push(annotator *a, const nnxr_command *cmd)
     nnxr_error err;
     err.message[0] = '\0';
     if (!a->commands->push(a->host, cmd, &err))
-        say(a, NNXR_LEVEL_WARN, "command refused: %s", err.message);
+        nnxr_logf(a->log, a->host, NNXR_LEVEL_WARN, "command refused: %s", err.message);
 }
 
 /* One annotation: the class with the fewest user labels, a random undecided point of it. */
@@ -174,7 +157,7 @@ static void annotate(annotator *a, const nnxr_cloud_view *v)
                             (VkDeviceSize)a->n * 4u, &err) ||
         !g->buffer_readback(g->ctx, v->user.buffer, v->user.offset, a->user,
                             (VkDeviceSize)a->n * 4u, &err)) {
-        say(a, NNXR_LEVEL_WARN, "cannot read the cloud: %s", err.message);
+        nnxr_logf(a->log, a->host, NNXR_LEVEL_WARN, "cannot read the cloud: %s", err.message);
         return;
     }
     uint32_t have[256] = {0}, open[256] = {0};
@@ -196,7 +179,8 @@ static void annotate(annotator *a, const nnxr_cloud_view *v)
             pick = k; /* reservoir choice: each tied class equally likely */
     }
     if (best == UINT32_MAX) {
-        say(a, NNXR_LEVEL_INFO, "every point has a user label: nothing left to annotate");
+        nnxr_logf(a->log, a->host, NNXR_LEVEL_INFO,
+                  "every point has a user label: nothing left to annotate");
         a->done = true;
         return;
     }
@@ -220,7 +204,7 @@ static void update(void *self, const nnxr_frame *frame)
     nnxr_error err;
     err.message[0] = '\0';
     if (!a->cloud->info(a->cloud->ctx, &v, &err)) {
-        say(a, NNXR_LEVEL_WARN, "cloud info: %s", err.message);
+        nnxr_logf(a->log, a->host, NNXR_LEVEL_WARN, "cloud info: %s", err.message);
         return;
     }
     if ((int64_t)v.annotation_count >= a->max)

@@ -58,30 +58,6 @@ typedef struct graph_view {
     uint64_t frames;
 } graph_view;
 
-static void say(graph_view *g, int level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void say(graph_view *g, int level, const char *fmt, ...)
-{
-    if (!g->log)
-        return;
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    g->log->write(g->host, level, msg);
-}
-
-static void *fail(nnxr_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void *fail(nnxr_error *err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-    return NULL;
-}
-
 static void destroy(void *self)
 {
     graph_view *g = self;
@@ -234,10 +210,10 @@ static void *create(const nnxr_host *host, const nnxr_config *cfg, nnxr_error *e
     static const char *const sources[] = {"auto", "model", "synthetic", NULL};
     const nnxr_config_api *c = host->service(host, NNXR_SERVICE_CONFIG);
     if (!c)
-        return fail(err, "the host has no config service");
+        return nnxr_failp(err, "the host has no config service");
     graph_view *g = calloc(1, sizeof *g);
     if (!g)
-        return fail(err, "out of memory");
+        return nnxr_failp(err, "out of memory");
     g->host = host;
     g->log = host->service(host, NNXR_SERVICE_LOG);
     g->metrics = host->service(host, NNXR_SERVICE_METRICS);
@@ -287,8 +263,10 @@ static void *create(const nnxr_host *host, const nnxr_config *cfg, nnxr_error *e
     g->model = host->service(host, NNXR_SERVICE_MODEL);
     if (!strcmp(source, "model") && !g->model) {
         free(g);
-        return fail(err, "%s: source = \"model\", but this scene has no model service (set "
-                    "[model] kind = \"mlp\", or source = \"synthetic\")", c->describe(cfg));
+        return nnxr_failp(err,
+                          "%s: source = \"model\", but this scene has no model service (set "
+                          "[model] kind = \"mlp\", or source = \"synthetic\")",
+                          c->describe(cfg));
     }
     g->use_model = g->model && strcmp(source, "synthetic");
     if (g->use_model) {
@@ -297,8 +275,10 @@ static void *create(const nnxr_host *host, const nnxr_config *cfg, nnxr_error *e
         if (!g->model->info(g->model->ctx, &info, &probe) || info.kind != NNXR_MODEL_MLP) {
             if (!strcmp(source, "model")) {
                 free(g);
-                return fail(err, "%s: source = \"model\", but the scene's model is not an "
-                            "MLP", c->describe(cfg));
+                return nnxr_failp(err,
+                                  "%s: source = \"model\", but the scene's model is not an "
+                                  "MLP",
+                                  c->describe(cfg));
             }
             g->use_model = false;
         }
@@ -308,8 +288,8 @@ static void *create(const nnxr_host *host, const nnxr_config *cfg, nnxr_error *e
     g->r = host->service(host, NNXR_SERVICE_RENDER);
     if (!g->gpu || !g->r || g->r->size < sizeof(nnxr_render_api)) {
         free(g);
-        return fail(err, "the host has no GPU or render service (is there a Vulkan device "
-                    "with graphics?)");
+        return nnxr_failp(err, "the host has no GPU or render service (is there a Vulkan device "
+                               "with graphics?)");
     }
     if (!g->r->create(host, &g->draw, err)) {
         free(g);
@@ -392,7 +372,7 @@ static void build_instances(graph_view *g, bool paused)
 
     if (!g->r->batch_resize(g->draw, g->nodes, gr->node_count, &err) ||
         !g->r->batch_resize(g->draw, g->links, gr->link_count, &err)) {
-        say(g, NNXR_LEVEL_ERROR, "graph view: %s", err.message);
+        nnxr_logf(g->log, g->host, NNXR_LEVEL_ERROR, "graph view: %s", err.message);
         return;
     }
     nnxr_sphere *s = g->r->batch_data(g->draw, g->nodes);
@@ -480,7 +460,7 @@ static void update(void *self, const nnxr_frame *frame)
         bool first = !g->have_graph;
         if (!sync_model(g, reread, &err)) {
             if (!g->warned)
-                say(g, NNXR_LEVEL_WARN, "graph view: %s", err.message);
+                nnxr_logf(g->log, g->host, NNXR_LEVEL_WARN, "graph view: %s", err.message);
             g->warned = true;
             g->frames++;
             return;

@@ -40,16 +40,6 @@ typedef struct hud {
     uint64_t step;
 } hud;
 
-static void *fail(nnxr_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void *fail(nnxr_error *err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-    return NULL;
-}
-
 static void destroy(void *self)
 {
     hud *h = self;
@@ -72,14 +62,13 @@ static void *create(const nnxr_host *host, const nnxr_config *cfg, nnxr_error *e
     static const char *const def_acc[] = {"train.accuracy", "val.accuracy"};
     const nnxr_config_api *c = host->service(host, NNXR_SERVICE_CONFIG);
     if (!c)
-        return fail(err, "the host has no config service");
+        return nnxr_failp(err, "the host has no config service");
     hud *h = calloc(1, sizeof *h);
     if (!h)
-        return fail(err, "out of memory");
+        return nnxr_failp(err, "out of memory");
     h->host = host;
     size_t nl, na;
-    if (!c->check_keys(cfg, keys, err) ||
-        !c->get_float(cfg, "x", 12, -16384, 16384, &h->x, err) ||
+    if (!c->check_keys(cfg, keys, err) || !c->get_float(cfg, "x", 12, -16384, 16384, &h->x, err) ||
         !c->get_float(cfg, "y", 12, -16384, 16384, &h->y, err) ||
         !c->get_float(cfg, "width", 400, 120, 16384, &h->width, err) ||
         !c->get_float(cfg, "plot_height", 90, 16, 16384, &h->plot_h, err) ||
@@ -97,13 +86,13 @@ static void *create(const nnxr_host *host, const nnxr_config *cfg, nnxr_error *e
     h->r = host->service(host, NNXR_SERVICE_RENDER);
     if (!h->metrics || !h->r || h->r->size < sizeof(nnxr_render_api)) {
         free(h);
-        return fail(err, "the host has no metrics or render service (is there a Vulkan "
-                    "device with graphics?)");
+        return nnxr_failp(err, "the host has no metrics or render service (is there a Vulkan "
+                               "device with graphics?)");
     }
     h->values = malloc((size_t)h->history * sizeof *h->values);
     if (!h->values) {
         free(h);
-        return fail(err, "out of memory");
+        return nnxr_failp(err, "out of memory");
     }
     if (!h->r->create(host, &h->draw, err)) {
         free(h->values);

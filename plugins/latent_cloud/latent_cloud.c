@@ -95,44 +95,11 @@ typedef struct cloudview {
     bool warned;
 } cloudview;
 
-static void say(cloudview *c, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void say(cloudview *c, int level, const char *fmt, ...)
-{
-    if (!c->log)
-        return;
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    c->log->write(c->host, level, msg);
-}
-
-static void *fail(nnxr_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void *fail(nnxr_error *err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-    return NULL;
-}
-
-static bool failb(nnxr_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static bool failb(nnxr_error *err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-    return false;
-}
-
 /* An error of the frame loop (which has no way to report one): logged once. */
 static void frame_error(cloudview *c, const nnxr_error *err)
 {
     if (!c->warned)
-        say(c, NNXR_LEVEL_ERROR, "latent cloud: %s", err->message);
+        nnxr_logf(c->log, c->host, NNXR_LEVEL_ERROR, "latent cloud: %s", err->message);
     c->warned = true;
 }
 
@@ -230,7 +197,7 @@ static bool make_gather(cloudview *c, nnxr_error *err)
                            .kind = NNXR_BUFFER_DEVICE, .size = (VkDeviceSize)k * 16};
     c->top = calloc(k, sizeof *c->top);
     if (!c->top)
-        return failb(err, "out of memory");
+        return nnxr_failf(err, "out of memory");
     return c->gpu->buffer_create(c->gpu->ctx, &id, &c->top_index, err) &&
            c->gpu->buffer_create(c->gpu->ctx, &pd, &c->top_pos, err);
 }
@@ -248,10 +215,10 @@ static void *create(const nnxr_host *host, const nnxr_config *cfg, nnxr_error *e
     static const double def_ucolor[4] = {1.0, 1.0, 1.0, 0.9};
     const nnxr_config_api *cf = host->service(host, NNXR_SERVICE_CONFIG);
     if (!cf)
-        return fail(err, "the host has no config service");
+        return nnxr_failp(err, "the host has no config service");
     cloudview *c = calloc(1, sizeof *c);
     if (!c)
-        return fail(err, "out of memory");
+        return nnxr_failp(err, "out of memory");
     c->host = host;
     c->log = host->service(host, NNXR_SERVICE_LOG);
     double size, lod, mscale, umin, uscale, uglow, ucolor[4], aalpha, lx, ly, tpx, lop;
@@ -283,13 +250,17 @@ static void *create(const nnxr_host *host, const nnxr_config *cfg, nnxr_error *e
     }
     if (tpx > 0.0 && tpx < 8.0) {
         free(c);
-        return fail(err, "%s: text_px = %g: expected 0 (by the view's height) or 8 to 256 "
-                    "pixels (the font is 8 px high)", cf->describe(cfg), tpx);
+        return nnxr_failp(err,
+                          "%s: text_px = %g: expected 0 (by the view's height) or 8 to 256 "
+                          "pixels (the font is 8 px high)",
+                          cf->describe(cfg), tpx);
     }
     if (faces != 1 && faces != 3 && faces != 6) {
         free(c);
-        return fail(err, "%s: cube_faces = %lld: expected 1 (image squares), 3 (the faces "
-                    "toward the eye) or 6 (all, culled)", cf->describe(cfg), (long long)faces);
+        return nnxr_failp(err,
+                          "%s: cube_faces = %lld: expected 1 (image squares), 3 (the faces "
+                          "toward the eye) or 6 (all, culled)",
+                          cf->describe(cfg), (long long)faces);
     }
     c->cube_size = (float)size;
     c->cube_faces = (uint32_t)faces;
@@ -314,9 +285,11 @@ static void *create(const nnxr_host *host, const nnxr_config *cfg, nnxr_error *e
     if (!c->cloud || c->cloud->size < offsetof(nnxr_cloud_api, info) + sizeof c->cloud->info ||
         !c->cloud->info) {
         free(c);
-        return fail(err, "%s: the latent cloud needs the \"nnxr.cloud\" service, which this "
-                    "scene does not have (a [model] kind = \"vae\" scene with a cloud has it)",
-                    cf->describe(cfg));
+        return nnxr_failp(
+            err,
+            "%s: the latent cloud needs the \"nnxr.cloud\" service, which this "
+            "scene does not have (a [model] kind = \"vae\" scene with a cloud has it)",
+            cf->describe(cfg));
     }
     c->model = host->service(host, NNXR_SERVICE_MODEL);
     c->gpu = host->service(host, NNXR_SERVICE_GPU);
@@ -324,8 +297,8 @@ static void *create(const nnxr_host *host, const nnxr_config *cfg, nnxr_error *e
     if (!c->gpu || !c->r || c->r->size < sizeof(nnxr_render_api) ||
         c->gpu->size < sizeof(nnxr_gpu_api)) {
         free(c);
-        return fail(err, "the host has no GPU or render service (is there a Vulkan device "
-                    "with graphics?)");
+        return nnxr_failp(err, "the host has no GPU or render service (is there a Vulkan device "
+                               "with graphics?)");
     }
     if (!c->r->create(host, &c->draw, err)) {
         c->draw = NULL;
@@ -373,8 +346,10 @@ static bool build_atlas(cloudview *c, nnxr_error *err)
     uint32_t cw = info.in_w, ch = info.in_h;
     if (!set->u8 || !set->count || info.in_c != 1 || cw == 0 || ch == 0 || cw > 512 ||
         ch > 512) {
-        say(c, NNXR_LEVEL_INFO, "latent cloud: the training set has no single-channel images "
-            "(%ux%ux%u): plain cubes", info.in_c, info.in_h, info.in_w);
+        nnxr_logf(c->log, c->host, NNXR_LEVEL_INFO,
+                  "latent cloud: the training set has no single-channel images "
+                  "(%ux%ux%u): plain cubes",
+                  info.in_c, info.in_h, info.in_w);
         return true;
     }
     /* One 2-D atlas (an array of 70,000 layers would pass maxImageArrayLayers), as square as
@@ -392,11 +367,17 @@ static bool build_atlas(cloudview *c, nnxr_error *err)
     uint64_t cells = (uint64_t)cols * rows;
     c->atlas_cells = cells < set->count ? (uint32_t)cells : set->count;
     if (c->atlas_cells < set->count)
-        say(c, NNXR_LEVEL_WARN, "latent cloud: %u of %u images fit the device's %u-pixel atlas;"
-            " the rest show as plain cubes", c->atlas_cells, set->count, max_side);
-    nnxr_draw_image_desc d = {.name = "latent cloud atlas", .format = NNXR_IMAGE_R8,
-                              .width = cols * cw, .height = rows * ch, .cell_width = cw,
-                              .cell_height = ch, .linear = true};
+        nnxr_logf(c->log, c->host, NNXR_LEVEL_WARN,
+                  "latent cloud: %u of %u images fit the device's %u-pixel atlas;"
+                  " the rest show as plain cubes",
+                  c->atlas_cells, set->count, max_side);
+    nnxr_draw_image_desc d = {.name = "latent cloud atlas",
+                              .format = NNXR_IMAGE_R8,
+                              .width = cols * cw,
+                              .height = rows * ch,
+                              .cell_width = cw,
+                              .cell_height = ch,
+                              .linear = true};
     if (!c->r->image_create(c->draw, &d, &c->atlas, err))
         return false;
     /* Uploaded in strips of whole cell rows (a few MiB each), not as one image in memory. */
@@ -406,7 +387,7 @@ static bool build_atlas(cloudview *c, nnxr_error *err)
         strip = 1;
     uint8_t *buf = malloc(row_bytes * strip);
     if (!buf)
-        return failb(err, "out of memory for the atlas");
+        return nnxr_failf(err, "out of memory for the atlas");
     bool ok = true;
     for (uint32_t r0 = 0; ok && r0 < rows; r0 += strip) {
         uint32_t nr = rows - r0 < strip ? rows - r0 : strip;
@@ -573,9 +554,11 @@ static bool region_ok(const nnxr_model_region *r, uint32_t n, uint32_t stride, c
         return true;
     if (r->offset % 4 || r->size < (VkDeviceSize)n * stride ||
         r->offset + (VkDeviceSize)n * stride > r->buffer->size)
-        return failb(err, "the cloud's %s region (offset %llu, %llu bytes) does not hold %u "
-                     "points of %u bytes", what, (unsigned long long)r->offset,
-                     (unsigned long long)r->size, n, stride);
+        return nnxr_failf(err,
+                          "the cloud's %s region (offset %llu, %llu bytes) does not hold %u "
+                          "points of %u bytes",
+                          what, (unsigned long long)r->offset, (unsigned long long)r->size, n,
+                          stride);
     return true;
 }
 
@@ -612,7 +595,7 @@ static bool follow(cloudview *c, const nnxr_cloud_view *v, nnxr_error *err)
 {
     c->have = false;
     if (!v->positions.buffer)
-        return failb(err, "the cloud has no positions buffer");
+        return nnxr_failf(err, "the cloud has no positions buffer");
     if (!region_ok(&v->positions, v->n, 16, "positions", err) ||
         !region_ok(&v->labels, v->n, 4, "labels", err) ||
         !region_ok(&v->user, v->n, 4, "user", err) ||
@@ -629,7 +612,7 @@ static bool follow(cloudview *c, const nnxr_cloud_view *v, nnxr_error *err)
         if (e)
             c->entropy = e;
         if (!l || !u || !e)
-            return failb(err, "out of memory for %u points", v->n);
+            return nnxr_failf(err, "out of memory for %u points", v->n);
         c->cap = v->n;
     }
     c->n = v->n;
@@ -662,11 +645,12 @@ static bool follow(cloudview *c, const nnxr_cloud_view *v, nnxr_error *err)
             c->gpu->binding_destroy(c->gpu->ctx, c->gather_bind);
         c->gather_bind = NULL;
         if (v->positions.offset % 16)
-            return failb(err, "the cloud's positions start at byte %llu, not a float4 boundary",
-                         (unsigned long long)v->positions.offset);
+            return nnxr_failf(err,
+                              "the cloud's positions start at byte %llu, not a float4 boundary",
+                              (unsigned long long)v->positions.offset);
         c->pos_base = (uint32_t)(v->positions.offset / 16);
-        nnxr_buffer_slot slots[3] = {{v->positions.buffer, 0, 0}, {c->top_index, 0, 0},
-                                     {c->top_pos, 0, 0}};
+        nnxr_buffer_slot slots[3] = {
+            {v->positions.buffer, 0, 0}, {c->top_index, 0, 0}, {c->top_pos, 0, 0}};
         if (!c->gpu->kernel_bind(c->gpu->ctx, c->gather, slots, 3, &c->gather_bind, err) ||
             !c->r->batch_positions(c->draw, c->marks, c->top_pos, 0, 16, err))
             return false;

@@ -194,30 +194,6 @@ typedef struct playground {
     bool warned;
 } playground;
 
-static void say(playground *p, int level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void say(playground *p, int level, const char *fmt, ...)
-{
-    if (!p->log)
-        return;
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    p->log->write(p->host, level, msg);
-}
-
-static bool fail(nnxr_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static bool fail(nnxr_error *err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-    return false;
-}
-
 /* ---- per-generation resources ---------------------------------------------------------- */
 
 static void drop_shape(playground *p)
@@ -283,7 +259,7 @@ static bool read_shape(playground *p, nnxr_model_info *info, nnxr_error *err)
     if (!p->model->info(p->model->ctx, info, err))
         return false;
     if (info->kind != NNXR_MODEL_MLP)
-        return fail(err, "the playground view shows an MLP; the scene's model is not one");
+        return nnxr_failf(err, "the playground view shows an MLP; the scene's model is not one");
     uint32_t n = 0;
     for (uint32_t i = 0; i < info->layer_count; i++) {
         const nnxr_model_layer *L = &info->layers[i];
@@ -292,34 +268,40 @@ static bool read_shape(playground *p, nnxr_model_info *info, nnxr_error *err)
         if (L->kind == NNXR_LAYER_ACT) {
             /* A lone activation applies to the dense layer before it. */
             if (n == 0 || p->act[n - 1] != NNXR_ACT_LINEAR)
-                return fail(err, "layer %s: a lone activation the playground view cannot "
-                            "place", L->name);
+                return nnxr_failf(err,
+                                  "layer %s: a lone activation the playground view cannot "
+                                  "place",
+                                  L->name);
             p->act[n - 1] = (uint32_t)L->act;
             continue;
         }
         if (L->kind != NNXR_LAYER_DENSE)
-            return fail(err, "layer %s: the playground view shows dense layers only",
-                        L->name);
+            return nnxr_failf(err, "layer %s: the playground view shows dense layers only",
+                              L->name);
         if (n >= MAX_LAYERS)
-            return fail(err, "the model has more than %d dense layers", MAX_LAYERS);
+            return nnxr_failf(err, "the model has more than %d dense layers", MAX_LAYERS);
         uint32_t in = L->in_c * L->in_h * L->in_w;
         if (L->out_c == 0 || L->out_c > MAX_WIDTH || in > MAX_WIDTH)
-            return fail(err, "layer %s is %u -> %u units; the playground view shows layers "
-                        "of 1 to %d units", L->name, in, L->out_c, MAX_WIDTH);
+            return nnxr_failf(err,
+                              "layer %s is %u -> %u units; the playground view shows layers "
+                              "of 1 to %d units",
+                              L->name, in, L->out_c, MAX_WIDTH);
         if (n > 0 && in != p->out[n - 1])
-            return fail(err, "layer %s takes %u inputs but the layer before gives %u",
-                        L->name, in, p->out[n - 1]);
+            return nnxr_failf(err, "layer %s takes %u inputs but the layer before gives %u",
+                              L->name, in, p->out[n - 1]);
         if (!L->weights.buffer || !L->biases.buffer ||
             L->weights.size < (VkDeviceSize)in * L->out_c * 4 ||
             L->biases.size < (VkDeviceSize)L->out_c * 4 || L->weights.offset % 4 ||
             L->biases.offset % 4)
-            return fail(err, "layer %s has no weights or biases of %u x %u floats to read",
-                        L->name, L->out_c, in);
+            return nnxr_failf(err, "layer %s has no weights or biases of %u x %u floats to read",
+                              L->name, L->out_c, in);
         if (n == 0)
             p->params = L->weights.buffer;
         if (L->weights.buffer != p->params || L->biases.buffer != p->params)
-            return fail(err, "layer %s: weights in more than one GPU buffer (the playground "
-                        "view reads one)", L->name);
+            return nnxr_failf(err,
+                              "layer %s: weights in more than one GPU buffer (the playground "
+                              "view reads one)",
+                              L->name);
         p->in[n] = in;
         p->out[n] = L->out_c;
         p->act[n] = (uint32_t)L->act;
@@ -328,18 +310,20 @@ static bool read_shape(playground *p, nnxr_model_info *info, nnxr_error *err)
         n++;
     }
     if (n < 1)
-        return fail(err, "the model has no dense layers");
+        return nnxr_failf(err, "the model has no dense layers");
     if (p->in[0] != p->nf)
-        return fail(err, "the model takes %u inputs but the data set has %u features",
-                    p->in[0], p->nf);
+        return nnxr_failf(err, "the model takes %u inputs but the data set has %u features",
+                          p->in[0], p->nf);
     p->layers = n;
     p->classes = info->classes;
     uint32_t last = p->out[n - 1];
     if (p->classes != 0 && p->classes != 2)
-        return fail(err, "the playground view shows two classes or a regression; the model "
-                    "has %u classes", p->classes);
+        return nnxr_failf(err,
+                          "the playground view shows two classes or a regression; the model "
+                          "has %u classes",
+                          p->classes);
     if (p->classes == 2 && last != 2)
-        return fail(err, "a two-class model with %u outputs (expected 2 logits)", last);
+        return nnxr_failf(err, "a two-class model with %u outputs (expected 2 logits)", last);
     uint32_t trips = p->nf, units = p->nf, hidden = 0;
     for (uint32_t l = 0; l < n; l++) {
         trips += p->out[l] * (p->in[l] + 2);
@@ -348,12 +332,14 @@ static bool read_shape(playground *p, nnxr_model_info *info, nnxr_error *err)
             hidden += p->out[l];
     }
     if (trips > MAX_LOOP_TRIPS)
-        return fail(err, "the model is too large for the playground view's grid pass (%u "
-                    "loop trips a point, at most %u)", trips, MAX_LOOP_TRIPS);
+        return nnxr_failf(err,
+                          "the model is too large for the playground view's grid pass (%u "
+                          "loop trips a point, at most %u)",
+                          trips, MAX_LOOP_TRIPS);
     p->units = units;
     p->cells = p->nf + hidden + 1;
     if (p->cells > MAX_CELLS)
-        return fail(err, "%u heatmaps: more than %d", p->cells, MAX_CELLS);
+        return nnxr_failf(err, "%u heatmaps: more than %d", p->cells, MAX_CELLS);
     return true;
 }
 
@@ -431,18 +417,20 @@ static bool build_shape(playground *p, nnxr_error *err)
     p->bind_base = lo / align * align;
     p->bind_range = hi - p->bind_base;
     if (hi > p->params->size || p->bind_range > lim->maxStorageBufferRange)
-        return fail(err, "the model's weights span %llu bytes of a %llu-byte buffer; the "
-                    "playground view binds at most %u", (unsigned long long)(hi - lo),
-                    (unsigned long long)p->params->size, lim->maxStorageBufferRange);
+        return nnxr_failf(err,
+                          "the model's weights span %llu bytes of a %llu-byte buffer; the "
+                          "playground view binds at most %u",
+                          (unsigned long long)(hi - lo), (unsigned long long)p->params->size,
+                          lim->maxStorageBufferRange);
     p->cols = (uint32_t)ceil(sqrt((double)p->cells));
     p->rows = (p->cells + p->cols - 1) / p->cols;
     uint32_t dim = lim->maxImageDimension2D ? lim->maxImageDimension2D : 4096;
     if (p->cols * p->res > dim || p->rows * p->res > dim)
-        return fail(err, "%u heatmaps of %u^2 do not fit an image of %u^2", p->cells, p->res,
-                    dim);
+        return nnxr_failf(err, "%u heatmaps of %u^2 do not fit an image of %u^2", p->cells, p->res,
+                          dim);
     VkDeviceSize n = (VkDeviceSize)p->res * p->res;
-    nnxr_buffer_desc rd = {.name = "playground grid", .kind = NNXR_BUFFER_DEVICE,
-                           .size = n * p->units * 4};
+    nnxr_buffer_desc rd = {
+        .name = "playground grid", .kind = NNXR_BUFFER_DEVICE, .size = n * p->units * 4};
     nnxr_buffer_desc ad = {.name = "playground heatmaps", .kind = NNXR_BUFFER_DEVICE,
                            .size = (VkDeviceSize)p->cols * p->rows * n * 4};
     nnxr_draw_image_desc id = {.name = "playground heatmaps", .format = NNXR_IMAGE_R32F,
@@ -467,7 +455,7 @@ static bool build_shape(playground *p, nnxr_error *err)
     if (nw > p->weights_len) {
         float *w = realloc(p->weights, nw * sizeof *w);
         if (!w)
-            return fail(err, "out of memory");
+            return nnxr_failf(err, "out of memory");
         p->weights = w;
         p->weights_len = nw;
     }
@@ -504,12 +492,12 @@ static void *create(const nnxr_host *host, const nnxr_config *cfg, nnxr_error *e
     static const double origin[3] = {0, 0, 0};
     const nnxr_config_api *c = host->service(host, NNXR_SERVICE_CONFIG);
     if (!c) {
-        fail(err, "the host has no config service");
+        nnxr_failf(err, "the host has no config service");
         return NULL;
     }
     playground *p = calloc(1, sizeof *p);
     if (!p) {
-        fail(err, "out of memory");
+        nnxr_failf(err, "out of memory");
         return NULL;
     }
     p->host = host;
@@ -556,8 +544,10 @@ static void *create(const nnxr_host *host, const nnxr_config *cfg, nnxr_error *e
     p->model = host->service(host, NNXR_SERVICE_MODEL);
     if (!p->model || p->model->size < sizeof(nnxr_model_api) || !p->model->data) {
         free(p);
-        fail(err, "%s: nnxr.playground needs a model: add [model] kind = \"mlp\" and "
-             "[dataset] kind = \"playground\" to the scene", c->describe(cfg));
+        nnxr_failf(err,
+                   "%s: nnxr.playground needs a model: add [model] kind = \"mlp\" and "
+                   "[dataset] kind = \"playground\" to the scene",
+                   c->describe(cfg));
         return NULL;
     }
     p->data.size = sizeof p->data;
@@ -567,16 +557,19 @@ static void *create(const nnxr_host *host, const nnxr_config *cfg, nnxr_error *e
     }
     if (p->data.feature_count == 0 || p->data.feature_count > MAX_FEATURES) {
         free(p);
-        fail(err, "%s: nnxr.playground shows 2-D playground data; the scene's data set has "
-             "no playground features (set [dataset] kind = \"playground\")", c->describe(cfg));
+        nnxr_failf(err,
+                   "%s: nnxr.playground shows 2-D playground data; the scene's data set has "
+                   "no playground features (set [dataset] kind = \"playground\")",
+                   c->describe(cfg));
         return NULL;
     }
     p->nf = p->data.feature_count;
     for (uint32_t f = 0; f < p->nf; f++)
         if (!p->data.features[f] || !feature_code(p->data.features[f], &p->feat_code[f])) {
-            fail(err, "%s: the data set's feature %u (\"%s\") is not one the playground view "
-                 "knows (x1, x2, x1^2, x2^2, x1x2, sin_x1, sin_x2)", c->describe(cfg), f,
-                 p->data.features[f] ? p->data.features[f] : "(none)");
+            nnxr_failf(err,
+                       "%s: the data set's feature %u (\"%s\") is not one the playground view "
+                       "knows (x1, x2, x1^2, x2^2, x1x2, sin_x1, sin_x2)",
+                       c->describe(cfg), f, p->data.features[f] ? p->data.features[f] : "(none)");
             free(p);
             return NULL;
         }
@@ -590,8 +583,8 @@ static void *create(const nnxr_host *host, const nnxr_config *cfg, nnxr_error *e
         p->r->size < sizeof(nnxr_render_api)) {
         p->gpu = NULL;
         free(p);
-        fail(err, "the host has no GPU or render service (is there a Vulkan device with "
-             "graphics?)");
+        nnxr_failf(err, "the host has no GPU or render service (is there a Vulkan device with "
+                        "graphics?)");
         return NULL;
     }
     if (!p->r->create(host, &p->draw, err)) {
@@ -627,13 +620,13 @@ static void *create(const nnxr_host *host, const nnxr_config *cfg, nnxr_error *e
     }
     if (!p->meta->mapped) {
         destroy(p);
-        fail(err, "the playground's table buffer is not mapped");
+        nnxr_failf(err, "the playground's table buffer is not mapped");
         return NULL;
     }
     /* The model's shape now, so that a scene it cannot show fails at once and clearly. */
     nnxr_error serr;
     if (!build_shape(p, &serr)) {
-        fail(err, "%s: %s", c->describe(cfg), serr.message);
+        nnxr_failf(err, "%s: %s", c->describe(cfg), serr.message);
         destroy(p);
         return NULL;
     }
@@ -754,7 +747,7 @@ static void layout(playground *p)
     nnxr_quad bgq = quad_of(p, (rect){0, 0, W, H}, Z_PANEL, NULL, col);
     nnxr_error err;
     if (!p->r->batch_write(p->draw, p->bg, 0, &bgq, 1, &err))
-        say(p, NNXR_LEVEL_ERROR, "playground: %s", err.message);
+        nnxr_logf(p->log, p->host, NNXR_LEVEL_ERROR, "playground: %s", err.message);
     /* One quad per heatmap, showing its atlas cell. */
     nnxr_quad q[MAX_CELLS];
     float white[4] = {1, 1, 1, 1};
@@ -764,12 +757,13 @@ static void layout(playground *p)
         q[k] = quad_of(p, p->cell_rects[k], Z_HEAT, uv, white);
     }
     if (!p->r->batch_write(p->draw, p->heat, 0, q, p->cells, &err))
-        say(p, NNXR_LEVEL_ERROR, "playground: %s", err.message);
+        nnxr_logf(p->log, p->host, NNXR_LEVEL_ERROR, "playground: %s", err.message);
     p->laid_out = true;
     if (!p->world) {
         rect o = p->cell_rects[p->cells - 1];
-        say(p, NNXR_LEVEL_INFO, "layout: output heatmap at %.1f %.1f size %.1f px, %u heatmaps",
-            p->ox + o.x * p->scale, p->oy + o.y * p->scale, o.w * p->scale, p->cells);
+        nnxr_logf(p->log, p->host, NNXR_LEVEL_INFO,
+                  "layout: output heatmap at %.1f %.1f size %.1f px, %u heatmaps",
+                  p->ox + o.x * p->scale, p->oy + o.y * p->scale, o.w * p->scale, p->cells);
     }
 }
 
@@ -784,7 +778,7 @@ static void build_points(playground *p)
         if (show[s] && sets[s]->xy)
             total += sets[s]->count;
     if (!p->r->batch_resize(p->draw, p->dots, 2 * total, &err)) {
-        say(p, NNXR_LEVEL_ERROR, "playground: %s", err.message);
+        nnxr_logf(p->log, p->host, NNXR_LEVEL_ERROR, "playground: %s", err.message);
         return;
     }
     nnxr_sphere *sp = p->r->batch_data(p->draw, p->dots);
@@ -841,7 +835,7 @@ static void build_links(playground *p)
     for (uint32_t l = 0; l < p->layers; l++) {
         if (!p->gpu->buffer_readback(p->gpu->ctx, p->params, p->w_off[l], p->weights + base,
                                      (VkDeviceSize)p->in[l] * p->out[l] * 4, &err)) {
-            say(p, NNXR_LEVEL_WARN, "playground: links: %s", err.message);
+            nnxr_logf(p->log, p->host, NNXR_LEVEL_WARN, "playground: links: %s", err.message);
             return;
         }
         uint32_t outs = l + 1 == p->layers ? 1 : p->out[l];
@@ -922,7 +916,7 @@ static bool sync_shape(playground *p, bool *reshaped)
     err.message[0] = '\0';
     if (!build_shape(p, &err)) {
         if (!p->warned)
-            say(p, NNXR_LEVEL_WARN, "playground: %s", err.message);
+            nnxr_logf(p->log, p->host, NNXR_LEVEL_WARN, "playground: %s", err.message);
         p->warned = true;
         return false;
     }
@@ -989,14 +983,14 @@ static void record_compute(void *self, VkCommandBuffer cmd, const nnxr_frame *fr
     uint32_t n = p->res * p->res;
     if (!p->gpu->cmd_dispatch(p->gpu->ctx, cmd, p->k_grid, p->b_grid, push, sizeof push,
                               (n + 63) / 64, 1, 1, &err)) {
-        say(p, NNXR_LEVEL_ERROR, "playground: %s", err.message);
+        nnxr_logf(p->log, p->host, NNXR_LEVEL_ERROR, "playground: %s", err.message);
         return;
     }
     p->gpu->cmd_barrier(p->gpu->ctx, cmd);
     if (!p->gpu->cmd_dispatch(p->gpu->ctx, cmd, p->k_display, p->b_display, NULL, 0, p->cells,
                               1, 1, &err) ||
         !p->r->image_record_copy(p->draw, p->atlas, cmd, p->atlas_buf, 0, &err)) {
-        say(p, NNXR_LEVEL_ERROR, "playground: %s", err.message);
+        nnxr_logf(p->log, p->host, NNXR_LEVEL_ERROR, "playground: %s", err.message);
         return;
     }
     p->dirty = false;
@@ -1050,7 +1044,7 @@ static bool probe_grid(void *self, nnxr_playground_grid *out, float *values, siz
 {
     playground *p = self;
     if (!p->have_shape || !p->computed)
-        return fail(err, "playground: no grid computed yet");
+        return nnxr_failf(err, "playground: no grid computed yet");
     memset(out, 0, sizeof *out);
     out->generation = p->computed_generation;
     out->step = p->computed_step;
@@ -1065,7 +1059,7 @@ static bool probe_grid(void *self, nnxr_playground_grid *out, float *values, siz
     if (!values)
         return true;
     if (max < count)
-        return fail(err, "playground: %zu values do not fit %zu", count, max);
+        return nnxr_failf(err, "playground: %zu values do not fit %zu", count, max);
     return p->gpu->buffer_readback(p->gpu->ctx, p->raw, 0, values, count * 4, err);
 }
 

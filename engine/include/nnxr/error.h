@@ -12,4 +12,11 @@ typedef struct nnxr_error {
     char message[NNXR_ERROR_MAX];
 } nnxr_error;
 
+/* Lets the compiler check printf-style arguments of a function's format string. */
+#if defined(__GNUC__)
+#define NNXR_PRINTF(fmt_arg, first) __attribute__((format(printf, fmt_arg, first)))
+#else
+#define NNXR_PRINTF(fmt_arg, first)
+#endif
+
 #endif

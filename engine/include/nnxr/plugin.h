@@ -7,9 +7,11 @@
 #ifndef NNXR_PLUGIN_H
 #define NNXR_PLUGIN_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "nnxr/config.h"
 #include "nnxr/error.h"
@@ -106,6 +108,50 @@ typedef struct nnxr_frame {
 typedef struct nnxr_update_ext {
     void (*update)(void *self, const nnxr_frame *frame);
 } nnxr_update_ext;
+
+/* ---- helpers for plugin code (header-only: a plugin never links the engine) ------------ */
+
+/* A printf-style message into err; false, so that `return nnxr_failf(err, ...)` ends a failing
+ * call. nnxr_failp is the same for calls that return a pointer (create): NULL. */
+static inline bool nnxr_vfailf(nnxr_error *err, const char *fmt, va_list ap)
+{
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    return false;
+}
+static inline bool nnxr_failf(nnxr_error *err, const char *fmt, ...) NNXR_PRINTF(2, 3);
+static inline bool nnxr_failf(nnxr_error *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    nnxr_vfailf(err, fmt, ap);
+    va_end(ap);
+    return false;
+}
+static inline void *nnxr_failp(nnxr_error *err, const char *fmt, ...) NNXR_PRINTF(2, 3);
+static inline void *nnxr_failp(nnxr_error *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    nnxr_vfailf(err, fmt, ap);
+    va_end(ap);
+    return NULL;
+}
+
+/* A printf-style line to the host's log service (nothing when the host has none). */
+static inline void nnxr_logf(const nnxr_log_api *log, const nnxr_host *host, int level,
+                             const char *fmt, ...) NNXR_PRINTF(4, 5);
+static inline void nnxr_logf(const nnxr_log_api *log, const nnxr_host *host, int level,
+                             const char *fmt, ...)
+{
+    if (!log)
+        return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    log->write(host, level, msg);
+}
 
 /* ---- entry ------------------------------------------------------------------------------ */
 
