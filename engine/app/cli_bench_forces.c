@@ -403,7 +403,8 @@ int nnxr_bench_forces(int argc, char **argv)
 
     /* Arithmetic intensity of the kernel as it reads memory: the tile shape loads one vec4
      * per j per workgroup (16 B shared by `wg` points), the block shape one vec4 per j per
-     * invocation (shared by `ppi` points in registers, and across lanes as a broadcast). */
+     * invocation (shared by `ppi` points in registers; on a CPU device from a uniform
+     * buffer, so one gather serves a vector's lanes). */
     double bytes_per_pair_tiles = 16.0 / (o.wg ? o.wg : 128);
     double flop_per_byte_tiles = FLOP_PER_PAIR / bytes_per_pair_tiles;
     /* The real-GPU goal: 50,000 points at 90 steps/s. */

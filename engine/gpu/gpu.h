@@ -182,6 +182,13 @@ bool nnxr_buffer_readback(nnxr_gpu *gpu, const nnxr_buffer *buf, VkDeviceSize of
 
 bool nnxr_kernel_create(nnxr_gpu *gpu, const nnxr_kernel_desc *desc, nnxr_kernel **out,
                         nnxr_error *err);
+/* As nnxr_kernel_create, with the bindings in uniform_mask uniform buffers (read only; their
+ * slots need uniform usage, minUniformBufferOffsetAlignment and at most
+ * maxUniformBufferRange bytes). Why an engine kernel would: CPU devices such as lavapipe
+ * (Mesa 22.3) load a storage buffer one lane at a time behind a branch per lane, a uniform
+ * buffer as one branch-free gather. Not in the plugin ABI (nnxr_kernel_desc is unchanged). */
+bool nnxr_kernel_create_uniform(nnxr_gpu *gpu, const nnxr_kernel_desc *desc,
+                                uint32_t uniform_mask, nnxr_kernel **out, nnxr_error *err);
 void nnxr_kernel_destroy(nnxr_gpu *gpu, nnxr_kernel *kernel); /* NULL is fine */
 const char *nnxr_kernel_name(const nnxr_kernel *kernel);
 VkPipeline nnxr_kernel_pipeline(const nnxr_kernel *kernel);

@@ -35,6 +35,7 @@ struct nnxr_kernel {
     VkPipeline pipeline;
     uint32_t buffer_count;
     uint32_t written_mask;
+    uint32_t uniform_mask; /* bindings that are uniform buffers */
     uint32_t push_size;
 };
 

@@ -1,5 +1,6 @@
-/* gpu/kernel.c — compute kernels (SPIR-V → pipeline with a set of N storage buffers, a push
- * constant range and specialization constants), bindings (one descriptor set with every slot
+/* gpu/kernel.c — compute kernels (SPIR-V → pipeline with a set of N storage buffers, some of
+ * them uniform buffers if the engine asks, a push constant range and specialization
+ * constants), bindings (one descriptor set with every slot
  * written, sub-ranges checked against the device's limits) and recording a dispatch. */
 #include "gpu/internal.h"
 
@@ -58,6 +59,12 @@ static bool check_spirv(const uint32_t *w, size_t bytes, const char *entry, uint
 bool nnxr_kernel_create(nnxr_gpu *gpu, const nnxr_kernel_desc *d, nnxr_kernel **out,
                         nnxr_error *err)
 {
+    return nnxr_kernel_create_uniform(gpu, d, 0, out, err);
+}
+
+bool nnxr_kernel_create_uniform(nnxr_gpu *gpu, const nnxr_kernel_desc *d, uint32_t uniform_mask,
+                                nnxr_kernel **out, nnxr_error *err)
+{
     *out = NULL;
     const char *name = d->name ? d->name : d->shader ? d->shader : "(unnamed)";
     const VkPhysicalDeviceLimits *lim = &gpu->info.properties.limits;
@@ -86,6 +93,17 @@ bool nnxr_kernel_create(nnxr_gpu *gpu, const nnxr_kernel_desc *d, nnxr_kernel **
         return nnxr_fail(err, "kernel \"%s\": written_mask 0x%x names bindings beyond its %u "
                               "buffers",
                          name, d->written_mask, d->buffer_count);
+    if (d->buffer_count < 32 && (uniform_mask >> d->buffer_count))
+        return nnxr_fail(err, "kernel \"%s\": uniform_mask 0x%x names bindings beyond its %u "
+                              "buffers",
+                         name, uniform_mask, d->buffer_count);
+    if (uniform_mask & d->written_mask)
+        return nnxr_fail(err, "kernel \"%s\": bindings 0x%x are uniform buffers and written",
+                         name, uniform_mask & d->written_mask);
+    uint32_t uniforms = (uint32_t)__builtin_popcount(uniform_mask);
+    if (uniforms > lim->maxPerStageDescriptorUniformBuffers)
+        return nnxr_fail(err, "kernel \"%s\": %u uniform buffers (at most %u here)", name,
+                         uniforms, lim->maxPerStageDescriptorUniformBuffers);
     if (d->push_size % 4 || d->push_size > lim->maxPushConstantsSize)
         return nnxr_fail(err, "kernel \"%s\": push constants of %u bytes (expected a multiple "
                               "of 4, at most maxPushConstantsSize = %u)",
@@ -114,6 +132,7 @@ bool nnxr_kernel_create(nnxr_gpu *gpu, const nnxr_kernel_desc *d, nnxr_kernel **
     snprintf(k->name, sizeof k->name, "%s", name);
     k->buffer_count = d->buffer_count;
     k->written_mask = d->written_mask;
+    k->uniform_mask = uniform_mask;
     k->push_size = d->push_size;
 
     if (d->buffer_count) {
@@ -121,7 +140,8 @@ bool nnxr_kernel_create(nnxr_gpu *gpu, const nnxr_kernel_desc *d, nnxr_kernel **
         for (uint32_t i = 0; i < d->buffer_count; i++)
             b[i] = (VkDescriptorSetLayoutBinding){
                 .binding = i,
-                .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                .descriptorType = (uniform_mask >> i) & 1u ? VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER
+                                                           : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
                 .descriptorCount = 1,
                 .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT};
         VkDescriptorSetLayoutCreateInfo lci = {
@@ -235,19 +255,26 @@ bool nnxr_binding_create(nnxr_gpu *gpu, const nnxr_kernel *kernel,
     if (!b)
         return nnxr_fail(err, "binding for kernel \"%s\": out of memory", kernel->name);
     b->count = count;
-    VkDeviceSize align =
-        lim->minStorageBufferOffsetAlignment ? lim->minStorageBufferOffsetAlignment : 1;
     for (uint32_t i = 0; i < count; i++) {
         const nnxr_buffer *buf = slots[i].buffer;
+        bool uniform = (kernel->uniform_mask >> i) & 1u;
+        const char *kind = uniform ? "uniform" : "storage";
+        VkBufferUsageFlags usage =
+            uniform ? VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT : VK_BUFFER_USAGE_STORAGE_BUFFER_BIT;
+        VkDeviceSize align = uniform ? lim->minUniformBufferOffsetAlignment
+                                     : lim->minStorageBufferOffsetAlignment;
+        if (!align)
+            align = 1;
+        uint32_t max_range = uniform ? lim->maxUniformBufferRange : lim->maxStorageBufferRange;
         bool ok = true;
         if (!buf)
             ok = nnxr_fail(err, "binding for kernel \"%s\": slot %u has no buffer (every slot "
                                 "must be written)",
                            kernel->name, i);
-        else if (!(buf->usage & VK_BUFFER_USAGE_STORAGE_BUFFER_BIT))
-            ok = nnxr_fail(err, "binding for kernel \"%s\": slot %u: buffer \"%s\" lacks storage "
+        else if (!(buf->usage & usage))
+            ok = nnxr_fail(err, "binding for kernel \"%s\": slot %u: buffer \"%s\" lacks %s "
                                 "usage",
-                           kernel->name, i, buf->name);
+                           kernel->name, i, buf->name, kind);
         else if (slots[i].offset >= buf->size || slots[i].range > buf->size - slots[i].offset)
             ok = nnxr_fail(err, "binding for kernel \"%s\": slot %u: range [%llu, +%llu) lies "
                                 "outside buffer \"%s\" (%llu bytes)",
@@ -256,32 +283,35 @@ bool nnxr_binding_create(nnxr_gpu *gpu, const nnxr_kernel *kernel,
                            (unsigned long long)buf->size);
         else if (slots[i].offset % align)
             ok = nnxr_fail(err, "binding for kernel \"%s\": slot %u: offset %llu into buffer "
-                                "\"%s\" is not a multiple of minStorageBufferOffsetAlignment "
+                                "\"%s\" is not a multiple of min%sBufferOffsetAlignment "
                                 "(%llu)",
                            kernel->name, i, (unsigned long long)slots[i].offset, buf->name,
-                           (unsigned long long)align);
+                           uniform ? "Uniform" : "Storage", (unsigned long long)align);
         if (!ok) {
             free(b);
             return false;
         }
         VkDeviceSize range = slots[i].range ? slots[i].range : buf->size - slots[i].offset;
-        if (range > lim->maxStorageBufferRange) {
+        if (range > max_range) {
             free(b);
             return nnxr_fail(err, "binding for kernel \"%s\": slot %u: %llu bytes of buffer "
-                                  "\"%s\" exceed maxStorageBufferRange (%u bytes); bind a "
+                                  "\"%s\" exceed max%sBufferRange (%u bytes); bind a "
                                   "sub-range",
                              kernel->name, i, (unsigned long long)range, buf->name,
-                             lim->maxStorageBufferRange);
+                             uniform ? "Uniform" : "Storage", max_range);
         }
         b->slots[i] = (nnxr_slot_ref){buf->buffer, slots[i].offset, range};
     }
 
     VkDevice dev = gpu->info.device;
-    VkDescriptorPoolSize ps = {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, count};
+    uint32_t uniforms = (uint32_t)__builtin_popcount(kernel->uniform_mask);
+    VkDescriptorPoolSize ps[2] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, count - uniforms},
+                                  {VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, uniforms}};
+    uint32_t first_size = count == uniforms ? 1u : 0u;
     VkDescriptorPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
                                       .maxSets = 1,
-                                      .poolSizeCount = 1,
-                                      .pPoolSizes = &ps};
+                                      .poolSizeCount = (uniforms ? 2u : 1u) - first_size,
+                                      .pPoolSizes = ps + first_size};
     VkResult res = vkCreateDescriptorPool(dev, &pci, NULL, &b->pool);
     if (res == VK_SUCCESS) {
         VkDescriptorSetAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
@@ -307,7 +337,10 @@ bool nnxr_binding_create(nnxr_gpu *gpu, const nnxr_kernel *kernel,
                                            .dstSet = b->set,
                                            .dstBinding = i,
                                            .descriptorCount = 1,
-                                           .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                                           .descriptorType =
+                                               (kernel->uniform_mask >> i) & 1u
+                                                   ? VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER
+                                                   : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
                                            .pBufferInfo = &infos[i]};
     }
     vkUpdateDescriptorSets(dev, count, writes, 0, NULL);
@@ -368,6 +401,7 @@ void nnxr_gpu_cmd_barrier(VkCommandBuffer cmd)
                           .srcAccessMask =
                               VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
                           .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
+                                           VK_ACCESS_UNIFORM_READ_BIT |
                                            VK_ACCESS_TRANSFER_READ_BIT |
                                            VK_ACCESS_TRANSFER_WRITE_BIT};
     VkPipelineStageFlags stages =

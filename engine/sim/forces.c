@@ -53,11 +53,14 @@ struct nnxr_cloud {
     uint32_t n, classes;
     nnxr_cloud_shape shape;
     uint32_t ppi, wg, chunk, slices;
+    uint32_t window;          /* vec4s of the BLOCK shape's uniform window, 0 = storage loads */
+    uint32_t chunks;          /* forces dispatches per step, one binding each */
     nnxr_cloud_buffers b;
     nnxr_buffer *partial, *means, *sel;
     nnxr_kernel *k_forces, *k_sums, *k_means, *k_integrate, *k_map, *k_select, *k_scatter,
         *k_merge;
-    nnxr_binding *b_forces, *b_sums, *b_means, *b_integrate, *b_select, *b_scatter, *b_merge;
+    nnxr_binding **b_forces; /* per chunk: its window of pos as the uniform buffer */
+    nnxr_binding *b_sums, *b_means, *b_integrate, *b_select, *b_scatter, *b_merge;
     nnxr_recorder *rec;
     nnxr_label_state labels;
     uint64_t gpu_bytes;
@@ -106,7 +109,11 @@ bool nnxr_cloud_params_check(const nnxr_cloud_params *p, nnxr_error *err)
 static bool make_buffer(nnxr_cloud *c, const char *name, VkDeviceSize size, nnxr_buffer **out,
                         nnxr_error *err)
 {
-    nnxr_buffer_desc d = {.name = name, .kind = NNXR_BUFFER_DEVICE, .size = size};
+    /* Positions are also read as uniform-buffer windows (sim/forces.comp). */
+    VkBufferUsageFlags usage =
+        !strcmp(name, "cloud.pos") ? VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT : 0;
+    nnxr_buffer_desc d = {.name = name, .kind = NNXR_BUFFER_DEVICE, .size = size,
+                          .usage = usage};
     if (!nnxr_buffer_create(c->gpu, &d, out, err))
         return nnxr_fail_prefix(err, "latent cloud");
     c->gpu_bytes += size;
@@ -114,12 +121,20 @@ static bool make_buffer(nnxr_cloud *c, const char *name, VkDeviceSize size, nnxr
 }
 
 static bool make_kernel(nnxr_cloud *c, const char *shader, uint32_t buffers, uint32_t written,
-                        uint32_t push, const nnxr_spec_constant *specs, uint32_t spec_count,
-                        nnxr_kernel **out, nnxr_error *err)
+                        uint32_t uniform, uint32_t push, const nnxr_spec_constant *specs,
+                        uint32_t spec_count, nnxr_kernel **out, nnxr_error *err)
 {
     nnxr_kernel_desc d = {.shader = shader, .buffer_count = buffers, .written_mask = written,
                           .push_size = push, .specs = specs, .spec_count = spec_count};
-    if (!nnxr_kernel_create(c->gpu, &d, out, err))
+    if (!nnxr_kernel_create_uniform(c->gpu, &d, uniform, out, err))
+        return nnxr_fail_prefix(err, "latent cloud");
+    return true;
+}
+
+static bool make_binding_slots(nnxr_cloud *c, const nnxr_kernel *k, const nnxr_buffer_slot *slots,
+                               uint32_t count, nnxr_binding **out, nnxr_error *err)
+{
+    if (!nnxr_binding_create(c->gpu, k, slots, count, out, err))
         return nnxr_fail_prefix(err, "latent cloud");
     return true;
 }
@@ -130,9 +145,12 @@ static bool make_binding(nnxr_cloud *c, const nnxr_kernel *k, const nnxr_buffer 
     nnxr_buffer_slot slots[8];
     for (uint32_t i = 0; i < count; i++)
         slots[i] = (nnxr_buffer_slot){bufs[i], 0, 0};
-    if (!nnxr_binding_create(c->gpu, k, slots, count, out, err))
-        return nnxr_fail_prefix(err, "latent cloud");
-    return true;
+    return make_binding_slots(c, k, slots, count, out, err);
+}
+
+static uint32_t chunk_end(const nnxr_cloud *c, uint32_t j0)
+{
+    return c->n - j0 < c->chunk ? c->n : j0 + c->chunk;
 }
 
 static uint32_t div_up(uint64_t a, uint64_t b) { return (uint32_t)((a + b - 1) / b); }
@@ -189,10 +207,23 @@ bool nnxr_cloud_create(nnxr_gpu *gpu, const nnxr_cloud_desc *desc, nnxr_cloud **
     }
     if (chunk > NNXR_CLOUD_MAX_CHUNK)
         chunk = NNXR_CLOUD_MAX_CHUNK;
-    chunk &= ~7u;
-    if (chunk < 8)
-        chunk = 8;
+    /* Every chunk's x_j are also bound as a uniform-buffer window: at most
+     * maxUniformBufferRange bytes, starting at a multiple of its offset alignment. */
+    const VkPhysicalDeviceLimits *lim = &info->properties.limits;
+    uint32_t window_max = lim->maxUniformBufferRange / 16u;
+    if (chunk > window_max)
+        chunk = window_max;
+    uint32_t granule = 8;
+    while ((VkDeviceSize)granule * 16u % (lim->minUniformBufferOffsetAlignment
+                                              ? lim->minUniformBufferOffsetAlignment
+                                              : 1u))
+        granule *= 2;
+    chunk -= chunk % granule;
+    if (chunk < granule)
+        chunk = granule;
     c->chunk = chunk;
+    c->chunks = div_up(c->n, chunk);
+    c->window = c->shape == NNXR_CLOUD_SHAPE_BLOCK && !desc->plain_loads ? chunk : 0;
     c->slices = div_up(c->n, SLICE_LEN);
     uint32_t groups = c->shape == NNXR_CLOUD_SHAPE_BLOCK ? div_up(c->n, (uint64_t)c->wg * c->ppi)
                                                          : div_up(c->n, c->wg);
@@ -213,43 +244,49 @@ bool nnxr_cloud_create(nnxr_gpu *gpu, const nnxr_cloud_desc *desc, nnxr_cloud **
                           &c->partial, err) &&
               make_buffer(c, "cloud.means", (VkDeviceSize)c->classes * 16u, &c->means, err) &&
               make_buffer(c, "cloud.sel", SEL_HEADER + v4, &c->sel, err);
-    /* The broadcast needs whole subgroups of ≥ 8 lanes: workgroups a multiple of it. */
-    bool broadcast = c->shape == NNXR_CLOUD_SHAPE_BLOCK && !desc->plain_loads &&
-                     info->subgroup_size >= 8 && c->wg % info->subgroup_size == 0 &&
-                     (info->subgroup_operations & VK_SUBGROUP_FEATURE_BALLOT_BIT);
     nnxr_spec_constant specs[5] = {
         nnxr_spec_u32(0, c->wg),
         nnxr_spec_u32(1, c->shape == NNXR_CLOUD_SHAPE_BLOCK ? 1u : 0u),
         nnxr_spec_u32(2, c->ppi),
         nnxr_spec_u32(3, c->wg),
-        nnxr_spec_u32(4, broadcast ? 1u : 0u),
+        nnxr_spec_u32(4, c->window),
     };
+    c->b_forces = calloc(c->chunks, sizeof *c->b_forces);
+    if (!c->b_forces)
+        ok = ok && nnxr_fail(err, "latent cloud: out of memory");
     ok = ok &&
-         make_kernel(c, "sim/forces.comp", 5, 1u << 4, sizeof(struct forces_push), specs, 5,
-                     &c->k_forces, err) &&
-         make_kernel(c, "sim/class_sums.comp", 3, 1u << 2, sizeof(struct sums_push), NULL, 0,
+         make_kernel(c, "sim/forces.comp", 6, 1u << 4, 1u << 5, sizeof(struct forces_push),
+                     specs, 5, &c->k_forces, err) &&
+         make_kernel(c, "sim/class_sums.comp", 3, 1u << 2, 0, sizeof(struct sums_push), NULL, 0,
                      &c->k_sums, err) &&
-         make_kernel(c, "sim/class_means.comp", 2, 1u << 1, sizeof(struct sums_push), NULL, 0,
+         make_kernel(c, "sim/class_means.comp", 2, 1u << 1, 0, sizeof(struct sums_push), NULL, 0,
                      &c->k_means, err) &&
-         make_kernel(c, "sim/integrate.comp", 3, 3u, sizeof(struct integrate_push), NULL, 0,
+         make_kernel(c, "sim/integrate.comp", 3, 3u, 0, sizeof(struct integrate_push), NULL, 0,
                      &c->k_integrate, err) &&
-         make_kernel(c, "sim/map_targets.comp", 2, 1u << 1, sizeof(struct map_push), NULL, 0,
+         make_kernel(c, "sim/map_targets.comp", 2, 1u << 1, 0, sizeof(struct map_push), NULL, 0,
                      &c->k_map, err) &&
-         make_kernel(c, "sim/select_sphere.comp", 4, 1u << 3, sizeof(struct select_push), NULL,
+         make_kernel(c, "sim/select_sphere.comp", 4, 1u << 3, 0, sizeof(struct select_push), NULL,
                      0, &c->k_select, err) &&
-         make_kernel(c, "sim/scatter_labels.comp", 3, 6u, sizeof(struct scatter_push), NULL, 0,
+         make_kernel(c, "sim/scatter_labels.comp", 3, 6u, 0, sizeof(struct scatter_push), NULL, 0,
                      &c->k_scatter, err) &&
-         make_kernel(c, "sim/merge_labels.comp", 3, 1u << 1, sizeof(struct merge_push), NULL, 0,
+         make_kernel(c, "sim/merge_labels.comp", 3, 1u << 1, 0, sizeof(struct merge_push), NULL, 0,
                      &c->k_merge, err);
     if (ok) {
-        const nnxr_buffer *f[5] = {c->b.pos, c->b.target, c->b.labels, c->means, c->b.force};
+        for (uint32_t k = 0; ok && k < c->chunks; k++) {
+            uint32_t j0 = k * c->chunk;
+            nnxr_buffer_slot f[6] = {
+                {c->b.pos, 0, 0},   {c->b.target, 0, 0}, {c->b.labels, 0, 0},
+                {c->means, 0, 0},   {c->b.force, 0, 0},
+                {c->b.pos, (VkDeviceSize)j0 * 16u, (VkDeviceSize)(chunk_end(c, j0) - j0) * 16u},
+            };
+            ok = make_binding_slots(c, c->k_forces, f, 6, &c->b_forces[k], err);
+        }
         const nnxr_buffer *s[3] = {c->b.pos, c->b.labels, c->partial};
         const nnxr_buffer *m[2] = {c->partial, c->means};
         const nnxr_buffer *i[3] = {c->b.pos, c->b.vel, c->b.force};
         const nnxr_buffer *sel[4] = {c->b.pos, c->b.labels, c->b.user, c->sel};
         const nnxr_buffer *sc[3] = {c->sel, c->b.labels, c->b.user};
-        ok = make_binding(c, c->k_forces, f, 5, &c->b_forces, err) &&
-             make_binding(c, c->k_sums, s, 3, &c->b_sums, err) &&
+        ok = ok && make_binding(c, c->k_sums, s, 3, &c->b_sums, err) &&
              make_binding(c, c->k_means, m, 2, &c->b_means, err) &&
              make_binding(c, c->k_integrate, i, 3, &c->b_integrate, err) &&
              make_binding(c, c->k_select, sel, 4, &c->b_select, err) &&
@@ -282,7 +319,10 @@ void nnxr_cloud_destroy(nnxr_cloud *c)
     if (!c)
         return;
     nnxr_recorder_destroy(c->rec);
-    nnxr_binding *bindings[] = {c->b_forces, c->b_sums, c->b_means, c->b_integrate,
+    for (uint32_t k = 0; c->b_forces && k < c->chunks; k++)
+        nnxr_binding_destroy(c->gpu, c->b_forces[k]);
+    free(c->b_forces);
+    nnxr_binding *bindings[] = {c->b_sums, c->b_means, c->b_integrate,
                                 c->b_select, c->b_scatter, c->b_merge};
     for (size_t i = 0; i < sizeof bindings / sizeof bindings[0]; i++)
         nnxr_binding_destroy(c->gpu, bindings[i]);
@@ -308,7 +348,7 @@ const nnxr_label_state *nnxr_cloud_label_state(const nnxr_cloud *c) { return &c-
 
 uint32_t nnxr_cloud_dispatches_per_step(const nnxr_cloud *c)
 {
-    return 2u + div_up(c->n, c->chunk) + 1u;
+    return 2u + c->chunks + 1u;
 }
 
 /* ---- state ----------------------------------------------------------------------------- */
@@ -491,18 +531,19 @@ bool nnxr_cloud_record_forces(nnxr_cloud *c, nnxr_recorder *rec,
         return nnxr_fail_prefix(err, "latent cloud");
     uint32_t groups = c->shape == NNXR_CLOUD_SHAPE_BLOCK ? div_up(c->n, (uint64_t)c->wg * c->ppi)
                                                          : div_up(c->n, c->wg);
-    for (uint32_t j0 = 0; j0 < c->n; j0 += c->chunk) {
+    for (uint32_t k = 0; k < c->chunks; k++) {
+        uint32_t j0 = k * c->chunk;
         struct forces_push fp = {
             .n = c->n,
             .j0 = j0,
-            .j1 = c->n - j0 < c->chunk ? c->n : j0 + c->chunk,
+            .j1 = chunk_end(c, j0),
             .first = j0 == 0,
             .k_s = p->k_s,
             .k_a = p->k_a,
             .k_r = p->k_r,
             .eps2 = p->eps * p->eps,
         };
-        if (!nnxr_recorder_dispatch(rec, c->k_forces, c->b_forces, &fp, sizeof fp, groups, 1,
+        if (!nnxr_recorder_dispatch(rec, c->k_forces, c->b_forces[k], &fp, sizeof fp, groups, 1,
                                     1, err))
             return nnxr_fail_prefix(err, "latent cloud");
     }

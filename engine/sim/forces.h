@@ -63,14 +63,15 @@ typedef struct nnxr_cloud_desc {
     nnxr_cloud_shape shape;    /* AUTO unless a test or benchmark forces one */
     uint32_t points_per_invocation; /* BLOCK shape: 1..16, 0 = 16 */
     uint32_t workgroup;        /* invocations per workgroup, 0 = 64 (BLOCK) / 128 (TILES) */
-    /* BLOCK shape: every lane loads every x_j itself instead of one lane-varying load per 8
-     * j and subgroupBroadcast (used when subgroups have ≥ 8 lanes and ballot). */
+    /* BLOCK shape: read x_j from the storage buffer instead of the chunk's uniform-buffer
+     * window (the default: a CPU device gathers a uniform buffer without a branch per lane). */
     bool plain_loads;
     /* j-range of one dispatch (the repulsion is split over ceil(n / chunk) dispatches that
      * accumulate into the force buffer). 0 = auto: about 2^28 pairs per dispatch, so no
      * dispatch runs long enough for a GPU watchdog and no invocation's loops approach
-     * lavapipe's 65,535-iteration cap. Rounded to a multiple of 8 (the unroll) and clamped
-     * to [8, NNXR_CLOUD_MAX_CHUNK]. */
+     * lavapipe's 65,535-iteration cap. Clamped to NNXR_CLOUD_MAX_CHUNK and to the uniform
+     * window (maxUniformBufferRange / 16 points, 4,096 on lavapipe), rounded down to a
+     * multiple of 8 (the unroll) whose windows start at minUniformBufferOffsetAlignment. */
     uint32_t chunk;
 } nnxr_cloud_desc;
 

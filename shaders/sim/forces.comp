@@ -9,32 +9,34 @@
 //     tiles of the workgroup's size.
 //   SHAPE 1 (CPU devices, lavapipe): PPI points per invocation, no shared memory, no
 //     barriers; the j-loop is unrolled ×8 by macro (glslc's [[unroll]] does not unroll), and
-//     the PPI points are macro-expanded slots that specialization folds away. The 8 x_j of a
-//     block come from one lane-varying load and subgroupBroadcast (BROADCAST), or from 8
-//     uniform loads; each slot then meets all 8 before the next slot, so its point and sum
-//     are loaded and stored once per 8 pairs when registers run out (16 slots never fit).
-//     Measured on lavapipe (Zen 5, 2 cores): 16 slots beat 8 by ~25 %, the broadcast and
-//     the slot order gain a few % each.
+//     the PPI points are macro-expanded slots that specialization folds away. Each slot meets
+//     the 8 x_j of a block before the next slot, so its point and sum are loaded and stored
+//     once per 8 pairs when registers run out (16 slots never fit). The x_j come from a
+//     uniform-buffer window over [j0, j1) (WINDOW > 0): lavapipe loads a uniform buffer with
+//     one branch-free gather, a storage buffer one lane at a time behind a branch each, which
+//     cost ~30 % of this loop's instructions. Measured on lavapipe (Zen 5, 2 cores): 16 slots
+//     beat 8 by ~25 %, 24 and 32 gain nothing.
 // No loop runs more than (j1 − j0) + (j1 − j0)/TILE times per invocation; the host keeps
 // j1 − j0 ≤ 32,768 so lavapipe's silent 65,535-iteration loop cap is never reached.
 #version 450
 #extension GL_GOOGLE_include_directive : require
-#extension GL_KHR_shader_subgroup_ballot : require
 #include "sim/common.glsl"
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint SHAPE = 0u;
 layout(constant_id = 2) const uint PPI = 16u;  // points per invocation (SHAPE 1), 1..16
 layout(constant_id = 3) const uint TILE = 128u; // == local size (SHAPE 0)
-// SHAPE 1: 1 = each lane loads one of 8 consecutive x_j and subgroupBroadcast hands them to
-// all lanes (needs subgroups of at least 8 with ballot); 0 = every lane loads every x_j.
-layout(constant_id = 4) const uint BROADCAST = 0u;
+// SHAPE 1: vec4s in the uniform window (≥ j1 − j0, within maxUniformBufferRange); 0 = every
+// lane loads every x_j from the storage buffer.
+layout(constant_id = 4) const uint WINDOW = 0u;
 
 layout(std430, set = 0, binding = 0) readonly buffer Pos { vec4 pos[]; };
 layout(std430, set = 0, binding = 1) readonly buffer Target { vec4 target[]; };
 layout(std430, set = 0, binding = 2) readonly buffer Labels { int labels[]; };
 layout(std430, set = 0, binding = 3) readonly buffer Means { vec4 means[]; }; // xyz, w = n_c
 layout(std430, set = 0, binding = 4) buffer Force { vec4 force[]; };
+// pos[j0 .. j1) again, bound as a uniform buffer (SHAPE 1 with WINDOW > 0 reads it).
+layout(std140, set = 0, binding = 5) uniform Window { vec4 win[WINDOW > 0u ? WINDOW : 1u]; };
 
 layout(push_constant) uniform Push { ForcePush pc; };
 
@@ -113,14 +115,12 @@ void block()
     ALL_SLOTS(SLOT_LOAD)
     uint j = pc.j0;
     uint end8 = pc.j0 + ((pc.j1 - pc.j0) & ~7u);
-    if (BROADCAST != 0u) {
-        uint lane = gl_SubgroupInvocationID & 7u;
+    if (WINDOW > 0u) {
         for (; j < end8; j += 8u) {
-            vec3 v = pos[j + lane].xyz;
-            vec3 p0 = subgroupBroadcast(v, 0u), p1 = subgroupBroadcast(v, 1u),
-                 p2 = subgroupBroadcast(v, 2u), p3 = subgroupBroadcast(v, 3u),
-                 p4 = subgroupBroadcast(v, 4u), p5 = subgroupBroadcast(v, 5u),
-                 p6 = subgroupBroadcast(v, 6u), p7 = subgroupBroadcast(v, 7u);
+            uint w = j - pc.j0;
+            vec3 p0 = win[w].xyz, p1 = win[w + 1u].xyz, p2 = win[w + 2u].xyz,
+                 p3 = win[w + 3u].xyz, p4 = win[w + 4u].xyz, p5 = win[w + 5u].xyz,
+                 p6 = win[w + 6u].xyz, p7 = win[w + 7u].xyz;
             ALL_SLOTS(SLOT_8)
         }
     }

@@ -1,8 +1,12 @@
 /* tests/unit/test_gpu_limits.c — what the runtime refuses, and sub-ranges: buffers beyond the
  * device's limits, bindings with a missing slot or a bad range, kernels with bad SPIR-V or
  * parameters, dispatches with wrong arguments; a kernel bound to a sub-range writes exactly
- * there; host and readback buffers are mapped; copies, fills and updates land where asked. */
+ * there; a uniform-buffer binding reads exactly its window and is refused outside the
+ * uniform limits; host and readback buffers are mapped; copies, fills and updates land where
+ * asked. */
 #include "test_gpu_util.h"
+
+#include <math.h>
 
 static void buffers(nnxr_gpu *gpu)
 {
@@ -215,12 +219,92 @@ static void subranges_and_transfers(nnxr_gpu *gpu)
     nnxr_buffer_destroy(gpu, back);
 }
 
+/* Kernels with uniform-buffer bindings: what is refused, and a window at an offset reads
+ * exactly [offset, offset + range). */
+static void uniform_windows(nnxr_gpu *gpu)
+{
+    const VkPhysicalDeviceLimits *lim = &nnxr_gpu_get_info(gpu)->properties.limits;
+    nnxr_error err;
+    nnxr_kernel *k = NULL;
+    const uint32_t win = 96, n = 96;
+    nnxr_spec_constant spec = nnxr_spec_u32(0, win);
+    nnxr_kernel_desc kd = {.shader = "test/window.comp", .buffer_count = 2, .written_mask = 2,
+                           .push_size = 4, .specs = &spec, .spec_count = 1};
+    CHECK(!nnxr_kernel_create_uniform(gpu, &kd, 4u, &k, &err));
+    CHECK_CONTAINS(err.message, "uniform_mask 0x4");
+    CHECK(!nnxr_kernel_create_uniform(gpu, &kd, 3u, &k, &err));
+    CHECK_CONTAINS(err.message, "uniform buffers and written");
+    TG_OK(nnxr_kernel_create_uniform(gpu, &kd, 1u, &k, &e_));
+
+    /* The data: 4 windows' worth of vec4s; the kernel reads the third (at 2·win vec4s). */
+    uint32_t total = 4 * win;
+    float *host = tg_alloc(sizeof(float) * 4 * total), *got = tg_alloc(sizeof(float) * n);
+    uint32_t seed = 7;
+    for (uint32_t i = 0; i < 4 * total; i++)
+        host[i] = tg_uniform(&seed) * 4.0f - 2.0f;
+    nnxr_buffer_desc bd = {.name = "vecs", .kind = NNXR_BUFFER_DEVICE,
+                           .size = (VkDeviceSize)total * 16u,
+                           .usage = VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT};
+    nnxr_buffer *vecs = NULL, *plain = tg_buffer(gpu, "plain", NNXR_BUFFER_DEVICE, total * 16u);
+    TG_OK(nnxr_buffer_create(gpu, &bd, &vecs, &e_));
+    TG_OK(nnxr_buffer_upload(gpu, vecs, 0, host, (VkDeviceSize)total * 16u, &e_));
+    nnxr_buffer *out = tg_buffer(gpu, "out", NNXR_BUFFER_DEVICE, n * 4u);
+
+    nnxr_binding *b = NULL;
+    nnxr_buffer_slot no_usage[2] = {{plain, 0, win * 16u}, {out, 0, 0}};
+    CHECK(!nnxr_binding_create(gpu, k, no_usage, 2, &b, &err) && b == NULL);
+    CHECK_CONTAINS(err.message, "lacks uniform usage");
+    if (lim->minUniformBufferOffsetAlignment > 4) {
+        nnxr_buffer_slot odd[2] = {{vecs, 4, win * 16u}, {out, 0, 0}};
+        CHECK(!nnxr_binding_create(gpu, k, odd, 2, &b, &err));
+        CHECK_CONTAINS(err.message, "minUniformBufferOffsetAlignment");
+    }
+    if ((VkDeviceSize)total * 16u > lim->maxUniformBufferRange) {
+        nnxr_buffer_slot whole[2] = {{vecs, 0, 0}, {out, 0, 0}};
+        CHECK(!nnxr_binding_create(gpu, k, whole, 2, &b, &err));
+        CHECK_CONTAINS(err.message, "exceed maxUniformBufferRange");
+    }
+    VkDeviceSize align =
+        lim->minUniformBufferOffsetAlignment ? lim->minUniformBufferOffsetAlignment : 1;
+    VkDeviceSize off = (VkDeviceSize)2 * win * 16u;
+    if (off % align == 0) {
+        nnxr_buffer_slot ok[2] = {{vecs, off, win * 16u}, {out, 0, 0}};
+        TG_OK(nnxr_binding_create(gpu, k, ok, 2, &b, &e_));
+        nnxr_recorder *rec = NULL;
+        TG_OK(nnxr_recorder_create(gpu, 0, &rec, &e_));
+        TG_OK(nnxr_recorder_begin(rec, &e_));
+        TG_OK(nnxr_recorder_dispatch(rec, k, b, &n, 4, (n + 63) / 64, 1, 1, &e_));
+        TG_OK(nnxr_recorder_run(rec, &e_));
+        TG_OK(nnxr_recorder_wait(rec, &e_));
+        nnxr_recorder_destroy(rec);
+        TG_OK(nnxr_buffer_readback(gpu, out, 0, got, n * 4u, &e_));
+        uint32_t wrong = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            const float *v = host + 4 * (2 * win + i);
+            float want = 2.0f * v[0] + v[1] + v[2] * v[3];
+            if (fabsf(got[i] - want) > 1e-5f * (1.0f + fabsf(want)))
+                wrong++;
+        }
+        CHECK(wrong == 0);
+        if (wrong)
+            printf("uniform window: %u of %u values wrong\n", wrong, n);
+    }
+    nnxr_binding_destroy(gpu, b);
+    nnxr_kernel_destroy(gpu, k);
+    nnxr_buffer_destroy(gpu, vecs);
+    nnxr_buffer_destroy(gpu, plain);
+    nnxr_buffer_destroy(gpu, out);
+    free(host);
+    free(got);
+}
+
 int main(void)
 {
     nnxr_gpu *gpu = tg_open((nnxr_gpu_options){0});
     buffers(gpu);
     kernels_and_bindings(gpu);
     subranges_and_transfers(gpu);
+    uniform_windows(gpu);
     tg_close(gpu);
     /* The same through the staged path. */
     gpu = tg_open((nnxr_gpu_options){.force_staging = true});
