@@ -90,6 +90,10 @@ static const key_spec schema[] = {
         "fashion-mnist: another folder than /usr/share/datasets/fashion-mnist."),
     INT("dataset", "subset", dataset.subset, 0, 0, INT64_MAX,
         "Use only this many training samples (0: all)."),
+    BOOL("dataset", "join_test", dataset.join_test, false,
+         "Image sets: the test file's images join the training images before the validation "
+         "carve and the subset (Fashion-MNIST: all 70,000), for the latent cloud and other "
+         "unsupervised uses; there is then no test set."),
     INT("dataset", "validation", dataset.validation, 5000, 0, INT64_MAX,
         "Samples carved from the training set for validation."),
     STR("dataset", "playground", dataset.playground, "spiral", playground_sets,
@@ -427,6 +431,9 @@ static bool cross_check(nnxr_scene *s, nnxr_error *err)
     if ((!strcmp(mk, "cnn") || !strcmp(mk, "vae")) && !images)
         return fail_at(err, s, "model", "kind", "model '%s' needs an image dataset "
                        "(fashion-mnist or idx)", mk);
+    if (s->dataset.join_test && !images)
+        return fail_at(err, s, "dataset", "join_test", "%s",
+                       "joins the test file of an image set (kind fashion-mnist or idx)");
     if (!strcmp(dk, "idx") && !s->dataset.path[0])
         return fail_at(err, s, "dataset", "path", "%s", "kind 'idx' needs a path to a folder");
     if (regression && strcmp(mk, "mlp") && strcmp(mk, "none"))

@@ -38,6 +38,7 @@ typedef struct nnxr_scene {
         const char *kind; /* none, fashion-mnist, idx, playground */
         const char *path;
         int64_t subset;
+        bool join_test;
         int64_t validation;
         const char *playground; /* circle, xor, gauss, spiral, plane, multigauss */
         int64_t points;

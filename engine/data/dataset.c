@@ -232,6 +232,39 @@ static bool limit_set(nnxr_image_set *set, uint32_t limit, bool random, uint64_t
 }
 
 /* Moves val_count random items of *train into *val (both keep file order). */
+/* Appends b's items to a (same image size; b's source_index counts on past a's file) and
+ * leaves b empty. */
+static bool join_sets(nnxr_image_set *a, nnxr_image_set *b, nnxr_error *err)
+{
+    size_t img = (size_t)a->rows * a->cols;
+    uint64_t count = (uint64_t)a->count + b->count;
+    if (count > UINT32_MAX)
+        return nnxr_fail(err, "joining the test items: %llu items in all, at most %u",
+                         (unsigned long long)count, UINT32_MAX);
+    uint8_t *pixels = realloc(a->pixels, (size_t)count * img);
+    if (pixels)
+        a->pixels = pixels;
+    uint8_t *labels = realloc(a->labels, (size_t)count);
+    if (labels)
+        a->labels = labels;
+    uint32_t *src = realloc(a->source_index, sizeof *src * (size_t)count);
+    if (src)
+        a->source_index = src;
+    if (!pixels || !labels || !src)
+        return nnxr_fail(err, "joining the test items: out of memory");
+    memcpy(a->pixels + (size_t)a->count * img, b->pixels, (size_t)b->count * img);
+    memcpy(a->labels + a->count, b->labels, b->count);
+    for (uint32_t i = 0; i < b->count; i++)
+        a->source_index[a->count + i] = a->count + b->source_index[i];
+    a->count = (uint32_t)count;
+    free(b->pixels);
+    free(b->labels);
+    free(b->source_index);
+    uint32_t rows = b->rows, cols = b->cols, classes = b->num_classes;
+    *b = (nnxr_image_set){.rows = rows, .cols = cols, .num_classes = classes};
+    return true;
+}
+
 static bool carve_validation(nnxr_image_set *train, uint32_t val_count, uint64_t seed,
                              nnxr_image_set *val, nnxr_error *err)
 {
@@ -296,6 +329,8 @@ bool nnxr_image_dataset_load(const nnxr_image_dataset_options *opt_in, nnxr_imag
     const char *given[4] = {opt.train_images, opt.train_labels, opt.test_images, opt.test_labels};
     char *found[4] = {NULL, NULL, NULL, NULL};
     const char *path[4] = {NULL, NULL, NULL, NULL};
+    if (opt.join_test)
+        opt.skip_test = false;
     int roles = opt.skip_test ? 2 : 4;
     bool ok = true;
     bool need_dir = false;
@@ -331,6 +366,15 @@ bool nnxr_image_dataset_load(const nnxr_image_dataset_options *opt_in, nnxr_imag
 
     if (ok)
         ok = nnxr_image_set_load(path[0], path[1], out->num_classes, &out->train, err);
+    if (ok && !opt.skip_test) {
+        ok = nnxr_image_set_load(path[2], path[3], out->num_classes, &out->test, err);
+        if (ok && (out->test.rows != out->train.rows || out->test.cols != out->train.cols))
+            ok = nnxr_fail(err, "%s holds %ux%u images but %s holds %ux%u: expected one size",
+                           path[2], out->test.rows, out->test.cols, path[0], out->train.rows,
+                           out->train.cols);
+    }
+    if (ok && opt.join_test)
+        ok = join_sets(&out->train, &out->test, err);
     if (ok && opt.val_count > 0) {
         if (opt.val_count >= out->train.count)
             ok = nnxr_fail(err,
@@ -343,16 +387,9 @@ bool nnxr_image_dataset_load(const nnxr_image_dataset_options *opt_in, nnxr_imag
     if (ok)
         ok = limit_set(&out->train, opt.train_limit, opt.random_subset, opt.subset_seed,
                        STREAM_TRAIN, err);
-    if (ok && !opt.skip_test) {
-        ok = nnxr_image_set_load(path[2], path[3], out->num_classes, &out->test, err);
-        if (ok && (out->test.rows != out->train.rows || out->test.cols != out->train.cols))
-            ok = nnxr_fail(err, "%s holds %ux%u images but %s holds %ux%u: expected one size",
-                           path[2], out->test.rows, out->test.cols, path[0], out->train.rows,
-                           out->train.cols);
-        if (ok)
-            ok = limit_set(&out->test, opt.test_limit, opt.random_subset, opt.subset_seed,
-                           STREAM_TEST, err);
-    }
+    if (ok && !opt.skip_test && !opt.join_test)
+        ok = limit_set(&out->test, opt.test_limit, opt.random_subset, opt.subset_seed,
+                       STREAM_TEST, err);
     for (int r = 0; r < 4; r++)
         free(found[r]);
     if (!ok)

@@ -34,7 +34,7 @@ typedef struct nnxr_image_dataset {
     const char *const *class_names; /* static table of num_classes names */
     nnxr_image_set train;         /* training file minus the validation items, then limited */
     nnxr_image_set val;           /* carved from the training file; count 0 if not asked for */
-    nnxr_image_set test;          /* the t10k file, possibly limited */
+    nnxr_image_set test;          /* the t10k file, possibly limited; empty when joined */
 } nnxr_image_dataset;
 
 typedef struct nnxr_image_dataset_options {
@@ -45,6 +45,11 @@ typedef struct nnxr_image_dataset_options {
     /* Explicit paths override the folder's file of that role (each may be NULL). */
     const char *train_images, *train_labels, *test_images, *test_labels;
     bool skip_test;               /* load only the training file */
+    /* The test file's items join the training file's before the validation carve and the
+     * subset (Fashion-MNIST: all 70,000 images, for unsupervised models and the latent
+     * cloud); their source_index counts on past the training file, and the test set stays
+     * empty. Overrides skip_test. */
+    bool join_test;
     nnxr_class_set classes;
     /* Validation: val_count items drawn at random (val_seed) from the training file; they are
      * removed from the training set, so the two are disjoint. 0 = no validation set. */

@@ -53,6 +53,7 @@ static bool load_images(const nnxr_scene *s, nnxr_train_data_owned *out, nnxr_er
         .train_limit = (uint32_t)(s->dataset.subset > UINT32_MAX ? UINT32_MAX : s->dataset.subset),
         .random_subset = true,
         .subset_seed = (uint64_t)s->scene.seed,
+        .join_test = s->dataset.join_test,
     };
     if (!strcmp(s->dataset.kind, "fashion-mnist"))
         o.classes = NNXR_CLASSES_FASHION;

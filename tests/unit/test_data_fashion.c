@@ -81,5 +81,19 @@ int main(void)
             CHECKF(hist[k] > 370 && hist[k] < 630, "val class %d: %u items", k, hist[k]);
         nnxr_image_dataset_free(&ds);
     }
+
+    /* All of Fashion-MNIST as one training set (the latent cloud's 70,000 points). */
+    ok = nnxr_image_dataset_load(&(nnxr_image_dataset_options){.join_test = true}, &ds, &err);
+    CHECKF(ok, "%s", err.message);
+    if (ok) {
+        CHECK(ds.train.count == 70000 && ds.test.count == 0 && ds.val.count == 0);
+        nnxr_image_set_histogram(&ds.train, hist);
+        for (int k = 0; k < 10; k++)
+            CHECKF(hist[k] == 7000, "joined class %d: %u items", k, hist[k]);
+        CHECK(!memcmp(ds.train.labels + 60000, test_first, 10));
+        uint64_t s_all = pixel_sum(&ds.train);
+        CHECKF(s_all == s_train + s_test, "joined pixel sum %llu", (unsigned long long)s_all);
+        nnxr_image_dataset_free(&ds);
+    }
     return check_finish();
 }

@@ -510,6 +510,43 @@ static void test_dataset_loader(void)
         nnxr_image_dataset_free(&ds);
     }
 
+    /* the test items joined to the training items: 50 + 20, t10k after the training file
+     * (source_index 50..69, pixel 0 still the index in its own file), then carved; the test
+     * set is empty */
+    memset(&o, 0, sizeof o);
+    o.dir = plain;
+    o.join_test = true;
+    o.skip_test = true; /* joining wins */
+    nnxr_image_dataset plain_ds, joined, joined_val;
+    ok = nnxr_image_dataset_load(&(nnxr_image_dataset_options){.dir = plain}, &plain_ds, &err) &&
+         nnxr_image_dataset_load(&o, &joined, &err);
+    o.val_count = 30;
+    o.val_seed = 5;
+    ok = ok && nnxr_image_dataset_load(&o, &joined_val, &err);
+    CHECKF(ok, "%s", err.message);
+    if (ok) {
+        CHECK(joined.train.count == 70 && joined.test.count == 0 && joined.test.pixels == NULL);
+        CHECK(!memcmp(joined.train.pixels, plain_ds.train.pixels, 50 * 16) &&
+              !memcmp(joined.train.pixels + 50 * 16, plain_ds.test.pixels, 20 * 16));
+        CHECK(!memcmp(joined.train.labels, plain_ds.train.labels, 50) &&
+              !memcmp(joined.train.labels + 50, plain_ds.test.labels, 20));
+        bool idx_ok = true;
+        for (uint32_t i = 0; i < 70; i++)
+            idx_ok = idx_ok && joined.train.source_index[i] == i &&
+                     joined.train.pixels[(size_t)i * 16] == (uint8_t)(i < 50 ? i : i - 50);
+        CHECK(idx_ok);
+        /* the carve draws from both files */
+        CHECK(joined_val.val.count == 30 && joined_val.train.count == 40);
+        int from_test = 0;
+        for (uint32_t i = 0; i < joined_val.val.count; i++)
+            from_test += joined_val.val.source_index[i] >= 50;
+        CHECKF(from_test > 0 && from_test < 30, "%d of 30 validation items from t10k",
+               from_test);
+        nnxr_image_dataset_free(&plain_ds);
+        nnxr_image_dataset_free(&joined);
+        nnxr_image_dataset_free(&joined_val);
+    }
+
     /* errors: no folder, a folder without the files, a validation set as big as the file */
     memset(&o, 0, sizeof o);
     o.dir = fixture("no-such-dir");

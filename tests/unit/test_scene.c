@@ -99,6 +99,8 @@ static void test_errors(void)
     expect_error("[dataset]\nkind = \"playground\"\n[model]\nkind = \"cnn\"\n",
                  "model 'cnn' needs an image dataset");
     expect_error("[dataset]\nkind = \"idx\"\n", "[dataset] path: kind 'idx' needs a path");
+    expect_error("[dataset]\nkind = \"playground\"\njoin_test = true\n",
+                 "[dataset] join_test: joins the test file of an image set");
     expect_error("[dataset]\nkind = \"fashion-mnist\"\n[model]\nkind = \"cnn\"\n"
                  "layers = [\"conv8_k4\"]\n", "'conv8_k4' is not a layer");
     expect_error("train = 3\n", "'train' must be a table ([train]), got integer");
