@@ -1,8 +1,8 @@
 /* tests/unit/test_sim_forces.c — the latent cloud's force step against a CPU reference in
  * double precision: both kernel shapes on sizes that are no multiple of the tile, the chunk
- * or the unroll, many j-chunks per step, and n = 66,001 (past lavapipe's 65,535-iteration
- * loop cap); momentum conservation with k_s = 0; integration over a few steps; two labelled
- * classes separating; the room mapping of latents.
+ * or the unroll, many j-chunks per step, and n = 66,001 and 70,000 (all of Fashion-MNIST;
+ * both past lavapipe's 65,535-iteration loop cap); momentum conservation with k_s = 0;
+ * integration over a few steps; two labelled classes separating; the room mapping of latents.
  *
  * Accuracy: every checked point must satisfy both |F_gpu − F_ref| ≤ 1e-4 |F_ref| and
  * |F_gpu − F_ref| ≤ 1e-4 S_i, where S_i is the sum of the magnitudes of every term of F_i
@@ -533,6 +533,7 @@ int main(void)
     separation(gpu);
     room_mapping(gpu);
     forces_large(gpu, 66001);
+    forces_large(gpu, 70000); /* all of Fashion-MNIST */
     tg_close(gpu);
     return check_finish();
 }
