@@ -57,6 +57,13 @@ nnxr_add_script_test(scene_plugin_bad_value COMMAND ${EXPECT} --exit 1
 nnxr_add_script_test(scene_check_default COMMAND ${EXPECT} --exit 0
   --stdout "[train]" --stdout "lr = 0.05" --stdout "id = \"nnxr.example\"" --stdout "pulse_hz = 0.5"
   -- $<TARGET_FILE:nnxr> check ${CMAKE_SOURCE_DIR}/configs/default.toml)
+# Every shipped scene is valid, its plugins' keys included (each takes its plugins' create).
+file(GLOB NNXR_SHIPPED_SCENES ${CMAKE_SOURCE_DIR}/configs/*.toml)
+foreach(scene ${NNXR_SHIPPED_SCENES})
+  get_filename_component(name ${scene} NAME_WE)
+  nnxr_add_script_test(shipped_scene_${name} GPU COMMAND ${EXPECT} --exit 0 --stdout "[scene]"
+    -- $<TARGET_FILE:nnxr> check ${scene})
+endforeach()
 nnxr_add_script_test(scene_missing_file COMMAND ${EXPECT} --exit 1
   --stderr "no_such_scene.toml: cannot open"
   -- $<TARGET_FILE:nnxr> check ${SCN}/no_such_scene.toml)
