@@ -23,4 +23,5 @@ cnn_activations 240
 cnn_fashion 120
 vae_latent 150
 latent_cloud 300
+latent_cloud_full 121
 SCENES

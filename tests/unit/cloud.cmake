@@ -4,6 +4,8 @@
 #   latent_cloud_run    `nnxr run` of the latent cloud scene (a smaller copy) with the simulated
 #                       annotator: rising latent k-NN, journal = labels.npy = labels.csv, a
 #                       kill -9 and a rerun into the same folder keeping every annotation
+#   latent_cloud_full_run  the scene over all of Fashion-MNIST (69,000 points): runs, bounded
+#                       memory, outputs for every point
 nnxr_add_test(test_cloud_unit SOURCES ${NNXR_TEST_SRC}/unit/test_cloud_unit.c GPU TIMEOUT 60)
 nnxr_add_script_test(latent_cloud_run GPU TIMEOUT 900 COMMAND python3
   ${NNXR_TEST_SRC}/unit/test_cloud_run.py --nnxr $<TARGET_FILE:nnxr>
@@ -33,3 +35,9 @@ nnxr_add_script_test(cloud_annotator_no_cloud GPU COMMAND ${CLOUD_EXPECT} --exit
   -- $<TARGET_FILE:nnxr> check ${CLOUD_SCN}/cloud_annotator_no_cloud.toml)
 nnxr_add_test(test_cloud_app SOURCES ${NNXR_TEST_SRC}/unit/test_cloud_app.c GPU TIMEOUT 120)
 set_tests_properties(test_cloud_app PROPERTIES SKIP_RETURN_CODE 77)
+# All of Fashion-MNIST (configs/latent_cloud_full.toml): 69,000 points in a running scene.
+nnxr_add_script_test(latent_cloud_full_run GPU TIMEOUT 1200 COMMAND python3
+  ${NNXR_TEST_SRC}/unit/test_cloud_full.py --nnxr $<TARGET_FILE:nnxr>
+  --scene ${CMAKE_SOURCE_DIR}/configs/latent_cloud_full.toml
+  --out ${NNXR_TEST_OUT}/latent_cloud_full_run)
+set_tests_properties(latent_cloud_full_run PROPERTIES SKIP_RETURN_CODE 77)
