@@ -8,9 +8,14 @@
  * every point inside it, right class or not. It stops when `max` annotations are in effect
  * (so a run resumed from a journal goes on to the same total). With `undo_every` = k, every
  * k-th action is an NNXR_CMD_UNDO_ANNOTATION instead (a user taking a sphere back).
+ * With `purity` p > 0 it plays a careful user, who sees the images on the cubes: of up to
+ * PURITY_TRIES points of the class it shrinks the sphere (down to radius / 8) until at least a
+ * fraction p of the points inside are of that class, and takes the first sphere that gets
+ * there (or the purest it saw).
  *
  * Keys: every (frames, default 30), radius (metres, 0.15), max (50), undo_every (0 = never,
- * else >= 2), seed (1). It needs the "nnxr.cloud" service: a scene with [cloud] enabled. */
+ * else >= 2), purity (0 = off, else in (0, 1]), seed (1). It needs the "nnxr.cloud"
+ * service: a scene with [cloud] enabled. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +34,7 @@ typedef struct annotator {
     const nnxr_commands_api *commands;
     const nnxr_gpu_api *gpu;
     int64_t every, max, undo_every;
-    double radius;
+    double radius, purity;
     uint64_t rng;
     const uint8_t *truth;      /* true classes of the training samples */
     uint32_t n, classes;
@@ -67,7 +72,8 @@ static void destroy(void *self)
 
 static void *create(const nnxr_host *host, const nnxr_config *cfg, nnxr_error *err)
 {
-    static const char *const keys[] = {"every", "radius", "max", "undo_every", "seed", NULL};
+    static const char *const keys[] = {"every",  "radius", "max", "undo_every",
+                                       "purity", "seed",   NULL};
     const nnxr_config_api *c = host->service(host, NNXR_SERVICE_CONFIG);
     if (!c)
         return nnxr_failp(err, "the host has no config service");
@@ -81,6 +87,7 @@ static void *create(const nnxr_host *host, const nnxr_config *cfg, nnxr_error *e
         !c->get_float(cfg, "radius", 0.15, 0.0, 1e4, &a->radius, err) ||
         !c->get_int(cfg, "max", 50, 0, 100000000, &a->max, err) ||
         !c->get_int(cfg, "undo_every", 0, 0, 1000000000, &a->undo_every, err) ||
+        !c->get_float(cfg, "purity", 0.0, 0.0, 1.0, &a->purity, err) ||
         !c->get_int(cfg, "seed", 1, 0, INT64_MAX, &seed, err)) {
         free(a);
         return NULL;
@@ -146,6 +153,49 @@ static void push(annotator *a, const nnxr_command *cmd)
         nnxr_logf(a->log, a->host, NNXR_LEVEL_WARN, "command refused: %s", err.message);
 }
 
+#define PURITY_TRIES 16
+#define PURITY_SHRINK 0.8
+#define PURITY_MIN_FRACTION 0.125 /* of `radius` */
+
+/* The fraction of the points within r of point c whose true class is k (1 if none). */
+static double sphere_purity(const annotator *a, uint32_t c, double r, uint32_t k)
+{
+    const float *o = a->pos4 + (size_t)c * 4u;
+    double r2 = r * r;
+    uint32_t in = 0, same = 0;
+    for (uint32_t i = 0; i < a->n; i++) {
+        const float *p = a->pos4 + (size_t)i * 4u;
+        double dx = p[0] - o[0], dy = p[1] - o[1], dz = p[2] - o[2];
+        if (dx * dx + dy * dy + dz * dz <= r2) {
+            in++;
+            same += a->truth[i] == k;
+        }
+    }
+    return in ? (double)same / in : 1.0;
+}
+
+/* Where a careful user puts the sphere for class k: among up to PURITY_TRIES of the m
+ * candidates, the first centre and radius whose sphere is at least a->purity of class k,
+ * else the purest seen. */
+static void careful_sphere(annotator *a, uint32_t m, uint32_t k, uint32_t *centre, double *radius)
+{
+    double best = -1.0;
+    uint32_t tries = m < PURITY_TRIES ? m : PURITY_TRIES;
+    for (uint32_t t = 0; t < tries; t++) {
+        uint32_t c = a->candidates[below(&a->rng, m)];
+        for (double r = a->radius; r >= a->radius * PURITY_MIN_FRACTION; r *= PURITY_SHRINK) {
+            double q = sphere_purity(a, c, r, k);
+            if (q > best) {
+                best = q;
+                *centre = c;
+                *radius = r;
+            }
+            if (q >= a->purity)
+                return;
+        }
+    }
+}
+
 /* One annotation: the class with the fewest user labels, a random undecided point of it. */
 static void annotate(annotator *a, const nnxr_cloud_view *v)
 {
@@ -188,8 +238,13 @@ static void annotate(annotator *a, const nnxr_cloud_view *v)
     for (uint32_t i = 0; i < a->n; i++)
         if (!a->user[i] && a->truth[i] == pick)
             a->candidates[m++] = i;
-    uint32_t i = a->candidates[below(&a->rng, m)];
-    nnxr_command cmd = {.kind = NNXR_CMD_ANNOTATE_SPHERE, .radius = (float)a->radius,
+    uint32_t i = 0;
+    double radius = a->radius;
+    if (a->purity > 0)
+        careful_sphere(a, m, pick, &i, &radius);
+    else
+        i = a->candidates[below(&a->rng, m)];
+    nnxr_command cmd = {.kind = NNXR_CMD_ANNOTATE_SPHERE, .radius = (float)radius,
                         .label = (int32_t)pick};
     memcpy(cmd.center, a->pos4 + (size_t)i * 4u, sizeof cmd.center);
     push(a, &cmd);

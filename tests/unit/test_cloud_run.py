@@ -242,6 +242,21 @@ def main():
     # The annotator picks a point of the least-labelled class: every class gets labels.
     classes = {r["label"] for r in recs if r["kind"] == LABEL}
     check(len(recs) < 10 or len(classes) == 10, f"annotations covered classes {classes}")
+    # The shipped annotator is a careful user (purity 0.9): spheres shrink to at most the
+    # scene's radius and at least an eighth of it, and most labels are right (the true classes
+    # are the export's latent_labels.npy). Without the purity rule, 0.15 m spheres here label
+    # ~50 % of their points right.
+    radius = float(re.search(r"(?m)^radius = ([0-9.]+)", open(scene).read()).group(1))
+    check(all(radius / 8 * 0.999 <= r["radius"] <= radius * 1.001 for r in recs),
+          f"sphere radii {sorted(set(round(r['radius'], 4) for r in recs))} outside "
+          f"[{radius / 8}, {radius}]")
+    dtype, _, truth = read_npy(os.path.join(out1, "latent_labels.npy"))
+    if check(dtype is not None and len(truth) == points, "latent_labels.npy unreadable"):
+        mine = [i for i in range(points) if user[i] and label[i] >= 0]
+        right = sum(1 for i in mine if label[i] == truth[i])
+        print(f"user labels right: {right} of {len(mine)}")
+        check(mine and right >= 0.8 * len(mine),
+              f"only {right} of {len(mine)} user labels are the true class")
 
     # 3: kill -9 while annotating (every 3 frames, every 4th action an undo), then rerun.
     scene_k = os.path.join(a.out, "latent_cloud_kill.toml")
