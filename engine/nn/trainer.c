@@ -1180,14 +1180,20 @@ static const struct {
     {"max_steps_per_frame", SIZE_MAX},
 };
 
-/* "hparam.<name>" for every hyperparameter a frame may change, so that displays (the HUD)
- * show the values in effect from the first frame and after every change. */
+/* "hparam.<name>" for every hyperparameter a frame may change and the optimizer uses, so
+ * that displays (the HUD) show the values in effect from the first frame and after every
+ * change — and no momentum under Adam, no betas under SGD. */
 static void publish_hparams(nnxr_trainer *t)
 {
     char metric[48];
+    bool adam = t->cfg.optimizer == NNXR_NN_ADAM;
     for (size_t i = 0; i < sizeof hparam_names / sizeof hparam_names[0]; i++) {
         size_t off = hparam_names[i].hp_offset;
         const char *name = hparam_names[i].name;
+        bool adam_only = !strcmp(name, "beta1") || !strcmp(name, "beta2") ||
+                         !strcmp(name, "adam_epsilon");
+        if (adam ? !strcmp(name, "momentum") : adam_only)
+            continue;
         double v = off != SIZE_MAX ? *(const float *)((const char *)&t->hp + off)
                    : !strcmp(name, "batch")     ? (double)t->cfg.batch
                    : !strcmp(name, "budget_ms") ? t->cfg.budget_ms

@@ -57,7 +57,7 @@ static void *create(const nnxr_host *host, const nnxr_config *cfg, nnxr_error *e
 {
     static const char *const keys[] = {"x", "y", "width", "plot_height", "text_px", "opacity",
                                        "history", "hparams", "loss", "accuracy", NULL};
-    static const char *const def_hparams[] = {"lr", "momentum", "batch"};
+    static const char *const def_hparams[] = {"lr", "momentum", "beta1", "batch"};
     static const char *const def_loss[] = {"train.loss", "val.loss"};
     static const char *const def_acc[] = {"train.accuracy", "val.accuracy"};
     const nnxr_config_api *c = host->service(host, NNXR_SERVICE_CONFIG);
@@ -75,7 +75,7 @@ static void *create(const nnxr_host *host, const nnxr_config *cfg, nnxr_error *e
         !c->get_float(cfg, "text_px", 16, 8, 256, &h->text_px, err) ||
         !c->get_float(cfg, "opacity", 0.6, 0, 1, &h->opacity, err) ||
         !c->get_int(cfg, "history", 500, 2, 4096, &h->history, err) ||
-        !c->get_string_array(cfg, "hparams", def_hparams, 3, 0, MAX_HPARAMS, NULL, h->hparams,
+        !c->get_string_array(cfg, "hparams", def_hparams, 4, 0, MAX_HPARAMS, NULL, h->hparams,
                              &h->hparam_count, err) ||
         !c->get_string_array(cfg, "loss", def_loss, 2, 2, 2, NULL, h->loss, &nl, err) ||
         !c->get_string_array(cfg, "accuracy", def_acc, 2, 2, 2, NULL, h->acc, &na, err)) {
@@ -226,10 +226,12 @@ static void build(hud *h, const nnxr_view *view)
         char name[80];
         double v = NAN;
         snprintf(name, sizeof name, "hparam.%s", h->hparams[i]);
-        h->metrics->latest(h->host, name, &v);
+        /* Not published: not a hyperparameter of this run (momentum under Adam). */
+        if (!h->metrics->latest(h->host, name, &v))
+            continue;
         fmt_value(a, sizeof a, v, false);
         size_t len = strlen(line);
-        snprintf(line + len, sizeof line - len, "%s%s %s", i ? "  " : "", h->hparams[i], a);
+        snprintf(line + len, sizeof line - len, "%s%s %s", len ? "  " : "", h->hparams[i], a);
     }
     add_text(h, tx, ty, line, white);
     ty += lh;

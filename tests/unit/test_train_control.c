@@ -177,6 +177,9 @@ static void test_eval(nnxr_gpu *gpu)
         CHECK(tt_metric(&mt, "hparam.batch", 0) == (double)c.batch);
         TT_OK(nnxr_trainer_set_hparam(t, "momentum", 0.25, &e_));
         CHECK_CLOSE(tt_metric(&mt, "hparam.momentum", 1), 0.25, 1e-7);
+        /* SGD publishes its momentum, not Adam's betas. */
+        CHECK(tt_metric_count(&mt, "hparam.beta1") == 0 &&
+              tt_metric_count(&mt, "hparam.adam_epsilon") == 0);
         TT_OK(nnxr_trainer_evaluate(t, NNXR_SET_TEST, &r, &e_));
         CHECK(r.count == 17 && tt_metric_count(&mt, "test.accuracy") == 1);
         /* Finished: frames take no more steps. */
@@ -212,9 +215,15 @@ static void test_surgery(nnxr_gpu *gpu)
     nnxr_train_config c = mlp_config(7, 5);
     c.optimizer = NNXR_NN_ADAM;
     c.lr = 0.01;
+    tt_metrics mt = {0};
+    c.publish = tt_publish;
+    c.publish_user = &mt;
     nnxr_trainer *t = make(gpu, &c, &d);
     if (!t)
         return;
+    /* Adam publishes its betas, not SGD's momentum. */
+    CHECK(tt_metric_count(&mt, "hparam.momentum") == 0 &&
+          tt_metric_count(&mt, "hparam.beta1") == 1 && tt_metric_count(&mt, "hparam.beta2") == 1);
     nnxr_error err;
     TT_OK(nnxr_trainer_steps(t, 5, NULL, &e_));
     const nnxr_model *m = nnxr_trainer_model(t);
