@@ -2,7 +2,8 @@
  * cloud's step (sim/forces.h) on the chosen device for several n, next to the C reference
  * (tests/bench/forces_ref.c, OpenMP + SIMD on all cores) and optionally PyTorch's dense
  * formulation (tests/bench/torch_forces.py), both run as subprocesses in the same run; the
- * ratios; peak memory at the largest n; and what the kernel's arithmetic intensity implies for
+ * ratios; on a CPU device also the same C built for 256-bit vectors (forces_ref_256, when
+ * built), which tells a kernel's cost from the width of the vectors it runs on; peak memory at the largest n; and what the kernel's arithmetic intensity implies for
  * a real GPU. Table on stdout, or one JSON object with --json. */
 #include "app/bench.h"
 
@@ -29,6 +30,7 @@ typedef struct bench_opts {
     uint32_t size_count;
     double seconds;          /* target time per measurement */
     const char *ref;         /* path of forces_ref, NULL = beside the executable */
+    const char *ref256;      /* path of forces_ref_256, NULL = beside the executable if there */
     bool no_ref;
     const char *torch;       /* path of torch_forces.py, NULL = don't run */
     const char *python;      /* interpreter for it */
@@ -45,6 +47,7 @@ typedef struct result {
     double cpu_seconds;       /* CPU time of all our threads (lavapipe's too) in the run */
     double ref_cpu_seconds, ref_seconds; /* the C reference's, < 0: not measured */
     double ref_pairs_per_s;   /* < 0: not measured */
+    double ref256_pairs_per_s; /* the C reference at 256-bit vectors; < 0: not measured */
     uint32_t ref_threads;
     double torch_pairs_per_s; /* < 0: not measured */
     uint32_t chunk, dispatches;
@@ -77,6 +80,8 @@ static void usage(FILE *f)
             "  --seconds s       time per measurement, at least one step (default 2)\n"
             "  --ref PATH        the C reference binary (default: forces_ref beside nnxr)\n"
             "  --no-ref          skip the C reference\n"
+            "  --ref-256 PATH    the C reference built for 256-bit vectors, run on CPU devices\n"
+            "                    (default: forces_ref_256 beside nnxr, when built)\n"
             "  --torch PATH      also run PyTorch's dense formulation (torch_forces.py)\n"
             "  --python PATH     its interpreter (default /usr/bin/python3, where Debian's\n"
             "                    python3-torch lives, else python3)\n"
@@ -142,6 +147,8 @@ static int parse(int argc, char **argv, bench_opts *o)
             }
         } else if (!strcmp(a, "--ref")) {
             o->ref = v;
+        } else if (!strcmp(a, "--ref-256")) {
+            o->ref256 = v;
         } else if (!strcmp(a, "--torch")) {
             o->torch = v;
         } else if (!strcmp(a, "--python")) {
@@ -323,6 +330,17 @@ int nnxr_bench_forces(int argc, char **argv)
                 "(build the forces_ref target, or pass --ref PATH or --no-ref)\n", ref);
         return 1;
     }
+    char ref256[1200];
+    if (o.ref256)
+        snprintf(ref256, sizeof ref256, "%s", o.ref256);
+    else
+        snprintf(ref256, sizeof ref256, "%s/forces_ref_256", exe_dir);
+    bool use_ref256 = use_ref && access(ref256, X_OK) == 0;
+    if (use_ref && o.ref256 && !use_ref256) {
+        fprintf(stderr, "nnxr bench forces: --ref-256 '%s' not found or not executable\n",
+                ref256);
+        return 1;
+    }
 
     nnxr_gpu_options go = {.device = o.device};
     nnxr_gpu *gpu = NULL;
@@ -353,6 +371,7 @@ int nnxr_bench_forces(int argc, char **argv)
     for (uint32_t k = 0; k < o.size_count; k++) {
         result *r = &res[k];
         r->ref_pairs_per_s = -1;
+        r->ref256_pairs_per_s = -1;
         r->ref_seconds = -1;
         r->ref_cpu_seconds = -1;
         r->torch_pairs_per_s = -1;
@@ -384,6 +403,14 @@ int nnxr_bench_forces(int argc, char **argv)
             } else {
                 fprintf(stderr, "nnxr bench forces: C reference: %s\n", err.message);
             }
+        }
+        if (use_ref256 && info->is_cpu) {
+            snprintf(cmd, sizeof cmd, "'%s' %u %u", ref256, r->n, ref_steps);
+            baseline b;
+            if (run_baseline(cmd, &b, &err))
+                r->ref256_pairs_per_s = b.pairs_per_s;
+            else
+                fprintf(stderr, "nnxr bench forces: C reference (256-bit): %s\n", err.message);
         }
         if (o.torch) {
             const char *py = o.python ? o.python
@@ -427,6 +454,14 @@ int nnxr_bench_forces(int argc, char **argv)
         } else {
             fputs("null", f);
         }
+        fputs(", \"c_reference_256\": ", f);
+        if (use_ref256 && info->is_cpu) {
+            json_str(f, ref256);
+            fprintf(f, ", \"c_256_flags\": \"-O3 -march=native -fopenmp -fno-math-errno "
+                       "-mprefer-vector-width=256\"");
+        } else {
+            fputs("null", f);
+        }
         fputs(", \"torch\": ", f);
         if (o.torch)
             json_str(f, o.torch);
@@ -459,6 +494,10 @@ int nnxr_bench_forces(int argc, char **argv)
             json_num(f, c_per_cpu > 0 && r->cpu_seconds > 0
                             ? (double)r->n * r->n * r->steps / r->cpu_seconds / c_per_cpu
                             : -1);
+            fputs(", \"c256_pairs_per_s\": ", f);
+            json_num(f, r->ref256_pairs_per_s);
+            fputs(", \"ratio_vs_c256\": ", f);
+            json_num(f, r->ref256_pairs_per_s > 0 ? r->pairs_per_s / r->ref256_pairs_per_s : -1);
             fputs(", \"torch_pairs_per_s\": ", f);
             json_num(f, r->torch_pairs_per_s);
             fputs(", \"ratio_vs_torch\": ", f);
@@ -475,8 +514,12 @@ int nnxr_bench_forces(int argc, char **argv)
         printf("nnxr bench forces — device: %s (%s), shape %s, %u point(s)/invocation, "
                "workgroup %u\n", info->properties.deviceName, info->is_cpu ? "CPU" : "GPU",
                shape_name, ppi, wg);
-        printf("%8s %7s %10s %12s %12s %8s %12s %8s\n", "n", "steps/s", "dispatches",
-               "G pairs/s", "C G pairs/s", "ratio", "torch G/s", "ratio");
+        bool show256 = use_ref256 && info->is_cpu;
+        printf("%8s %7s %10s %12s %12s %8s ", "n", "steps/s", "dispatches", "G pairs/s",
+               "C G pairs/s", "ratio");
+        if (show256)
+            printf("%12s %8s ", "C256 G/s", "ratio");
+        printf("%12s %8s\n", "torch G/s", "ratio");
         for (uint32_t k = 0; k < o.size_count; k++) {
             const result *r = &res[k];
             printf("%8u %7.2f %10u %12.3f ", r->n, r->steps / r->seconds, r->dispatches,
@@ -486,12 +529,20 @@ int nnxr_bench_forces(int argc, char **argv)
                        r->pairs_per_s / r->ref_pairs_per_s);
             else
                 printf("%12s %8s ", "-", "-");
+            if (show256 && r->ref256_pairs_per_s > 0)
+                printf("%12.3f %8.2f ", r->ref256_pairs_per_s / 1e9,
+                       r->pairs_per_s / r->ref256_pairs_per_s);
+            else if (show256)
+                printf("%12s %8s ", "-", "-");
             if (r->torch_pairs_per_s > 0)
                 printf("%12.3f %8.2f\n", r->torch_pairs_per_s / 1e9,
                        r->pairs_per_s / r->torch_pairs_per_s);
             else
                 printf("%12s %8s\n", "-", "-");
         }
+        if (show256)
+            printf("C256: the C reference built for 256-bit vectors (-mprefer-vector-width=256),"
+                   " the width this CPU device's shaders run at\n");
         printf("peak memory at n = %u: maxrss %.1f MiB, GPU buffers %.2f MiB\n", largest,
                peak_rss_kib / 1024.0, peak_gpu / 1048576.0);
         printf("kernel: %.0f FLOP per pair; the tile shape reads %.3f B per pair from memory "

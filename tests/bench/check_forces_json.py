@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """tests/bench/check_forces_json.py — smoke test of `nnxr bench forces --json` (through the
 bench_forces driver): small sizes, one JSON object on stdout with the figures, units, device
-and the C baseline measured in the same run, all positive and consistent."""
+and the C baselines measured in the same run (the 256-bit build too on a CPU device), all
+positive and consistent."""
 import json
 import subprocess
 import sys
@@ -26,6 +27,11 @@ def main():
         assert abs(r["pairs_per_s"] - want) <= 1e-3 * want, (r, want)
         assert r["c_pairs_per_s"] > 0 and r["ratio_vs_c"] > 0, r
         assert abs(r["ratio_vs_c"] - r["pairs_per_s"] / r["c_pairs_per_s"]) <= 1e-3 * r["ratio_vs_c"]
+        # The 256-bit build of the reference runs on CPU devices when it was built.
+        if doc["device"]["is_cpu"] and doc["baseline"]["c_reference_256"]:
+            assert r["c256_pairs_per_s"] > 0 and r["ratio_vs_c256"] > 0, r
+        else:
+            assert r["c256_pairs_per_s"] is None and r["ratio_vs_c256"] is None, r
     assert doc["memory"]["n"] == 2048 and doc["memory"]["peak_rss"] > 0
     assert doc["memory"]["gpu_buffers"] >= 2048 * 16 * 4, doc["memory"]
     print("ok:", ", ".join("n=%d %.3g pairs/s (%.2fx C)" % (r["n"], r["pairs_per_s"],
