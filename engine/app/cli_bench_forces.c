@@ -3,8 +3,9 @@
  * (tests/bench/forces_ref.c, OpenMP + SIMD on all cores) and optionally PyTorch's dense
  * formulation (tests/bench/torch_forces.py), both run as subprocesses in the same run; the
  * ratios; on a CPU device also the same C built for 256-bit vectors (forces_ref_256, when
- * built), which tells a kernel's cost from the width of the vectors it runs on; peak memory at the largest n; and what the kernel's arithmetic intensity implies for
- * a real GPU. Table on stdout, or one JSON object with --json. */
+ * built), which tells a kernel's cost from the width of the vectors it runs on; peak memory
+ * at the largest n; and what the kernel's arithmetic intensity implies for a real GPU. Table
+ * on stdout, or one JSON object with --json. */
 #include "app/bench.h"
 
 #include <math.h>
