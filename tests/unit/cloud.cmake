@@ -4,6 +4,8 @@
 #   latent_cloud_run    `nnxr run` of the latent cloud scene (a smaller copy) with the simulated
 #                       annotator: rising latent k-NN, journal = labels.npy = labels.csv, a
 #                       kill -9 and a rerun into the same folder keeping every annotation
+#   latent_cloud_labels the scene with and without the annotator, the same optimizer steps:
+#                       the latent k-NN is higher with the labels
 #   latent_cloud_full_run  the scene over all of Fashion-MNIST (69,000 points): runs, bounded
 #                       memory, outputs for every point
 nnxr_add_test(test_cloud_unit SOURCES ${NNXR_TEST_SRC}/unit/test_cloud_unit.c GPU TIMEOUT 60)
@@ -41,3 +43,9 @@ nnxr_add_script_test(latent_cloud_full_run GPU TIMEOUT 1200 COMMAND python3
   --scene ${CMAKE_SOURCE_DIR}/configs/latent_cloud_full.toml
   --out ${NNXR_TEST_OUT}/latent_cloud_full_run)
 set_tests_properties(latent_cloud_full_run PROPERTIES SKIP_RETURN_CODE 77)
+# Labels shape the latent: the scene with and without the annotator, same steps (~4 minutes).
+nnxr_add_script_test(latent_cloud_labels GPU TIMEOUT 1800 COMMAND python3
+  ${NNXR_TEST_SRC}/unit/test_cloud_labels.py --nnxr $<TARGET_FILE:nnxr>
+  --scene ${CMAKE_SOURCE_DIR}/configs/latent_cloud.toml
+  --out ${NNXR_TEST_OUT}/latent_cloud_labels)
+set_tests_properties(latent_cloud_labels PROPERTIES SKIP_RETURN_CODE 77)
