@@ -106,18 +106,21 @@ bool nnxr_cloud_params_check(const nnxr_cloud_params *p, nnxr_error *err)
 
 /* ---- creation ------------------------------------------------------------------------------ */
 
-static bool make_buffer(nnxr_cloud *c, const char *name, VkDeviceSize size, nnxr_buffer **out,
-                        nnxr_error *err)
+static bool make_buffer_usage(nnxr_cloud *c, const char *name, VkDeviceSize size,
+                              VkBufferUsageFlags usage, nnxr_buffer **out, nnxr_error *err)
 {
-    /* Positions are also read as uniform-buffer windows (sim/forces.comp). */
-    VkBufferUsageFlags usage =
-        !strcmp(name, "cloud.pos") ? VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT : 0;
     nnxr_buffer_desc d = {.name = name, .kind = NNXR_BUFFER_DEVICE, .size = size,
                           .usage = usage};
     if (!nnxr_buffer_create(c->gpu, &d, out, err))
         return nnxr_fail_prefix(err, "latent cloud");
     c->gpu_bytes += size;
     return true;
+}
+
+static bool make_buffer(nnxr_cloud *c, const char *name, VkDeviceSize size, nnxr_buffer **out,
+                        nnxr_error *err)
+{
+    return make_buffer_usage(c, name, size, 0, out, err);
 }
 
 static bool make_kernel(nnxr_cloud *c, const char *shader, uint32_t buffers, uint32_t written,
@@ -234,7 +237,9 @@ bool nnxr_cloud_create(nnxr_gpu *gpu, const nnxr_cloud_desc *desc, nnxr_cloud **
     }
 
     VkDeviceSize v4 = (VkDeviceSize)c->n * 16u, s4 = (VkDeviceSize)c->n * 4u;
-    bool ok = make_buffer(c, "cloud.pos", v4, &c->b.pos, err) &&
+    /* Positions are also read as uniform-buffer windows (sim/forces.comp). */
+    bool ok = make_buffer_usage(c, "cloud.pos", v4, VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT,
+                                &c->b.pos, err) &&
               make_buffer(c, "cloud.vel", v4, &c->b.vel, err) &&
               make_buffer(c, "cloud.force", v4, &c->b.force, err) &&
               make_buffer(c, "cloud.target", v4, &c->b.target, err) &&
