@@ -82,13 +82,9 @@ bool nnxr_kernel_create_uniform(nnxr_gpu *gpu, const nnxr_kernel_desc *d, uint32
     const char *entry = d->entry ? d->entry : "main";
     if (!check_spirv(code, size, entry, gpu->info.api_version, name, err))
         return false;
-    if (d->buffer_count > NNXR_KERNEL_MAX_BUFFERS ||
-        d->buffer_count > lim->maxPerStageDescriptorStorageBuffers)
-        return nnxr_fail(err, "kernel \"%s\": %u buffers (at most %u here)", name,
-                         d->buffer_count,
-                         lim->maxPerStageDescriptorStorageBuffers < NNXR_KERNEL_MAX_BUFFERS
-                             ? lim->maxPerStageDescriptorStorageBuffers
-                             : NNXR_KERNEL_MAX_BUFFERS);
+    if (d->buffer_count > NNXR_KERNEL_MAX_BUFFERS)
+        return nnxr_fail(err, "kernel \"%s\": %u buffers (at most %u)", name, d->buffer_count,
+                         NNXR_KERNEL_MAX_BUFFERS);
     if (d->buffer_count < 32 && (d->written_mask >> d->buffer_count))
         return nnxr_fail(err, "kernel \"%s\": written_mask 0x%x names bindings beyond its %u "
                               "buffers",
@@ -104,6 +100,9 @@ bool nnxr_kernel_create_uniform(nnxr_gpu *gpu, const nnxr_kernel_desc *d, uint32
     if (uniforms > lim->maxPerStageDescriptorUniformBuffers)
         return nnxr_fail(err, "kernel \"%s\": %u uniform buffers (at most %u here)", name,
                          uniforms, lim->maxPerStageDescriptorUniformBuffers);
+    if (d->buffer_count - uniforms > lim->maxPerStageDescriptorStorageBuffers)
+        return nnxr_fail(err, "kernel \"%s\": %u storage buffers (at most %u here)", name,
+                         d->buffer_count - uniforms, lim->maxPerStageDescriptorStorageBuffers);
     if (d->push_size % 4 || d->push_size > lim->maxPushConstantsSize)
         return nnxr_fail(err, "kernel \"%s\": push constants of %u bytes (expected a multiple "
                               "of 4, at most maxPushConstantsSize = %u)",

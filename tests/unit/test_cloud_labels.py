@@ -28,12 +28,6 @@ def fixed_steps(path):
     open(path, "w").write(text)
 
 
-def without_annotator(path):
-    text = open(path).read()
-    blocks = re.split(r"(?m)^(?=\[\[plugin\]\])", text)
-    open(path, "w").write("".join(b for b in blocks if 'id = "nnxr.annotator"' not in b))
-
-
 def second_half_mean(out):
     knn = tcr.metrics(os.path.join(out, "metrics.jsonl"), "cloud.knn_accuracy")
     late = [v for f, v in knn if f >= FRAMES // 2]
@@ -56,10 +50,8 @@ def main():
     for name, labels in (("with_labels", True), ("without_labels", False)):
         scene = os.path.join(a.out, name + ".toml")
         tcr.scene_copy(a.scene, scene, drop_drawing=True,
-                       annotator=ANNOTATOR if labels else None, frames=FRAMES)
+                       annotator=ANNOTATOR if labels else False, frames=FRAMES)
         fixed_steps(scene)
-        if not labels:
-            without_annotator(scene)
         out = os.path.join(a.out, name)
         t0 = time.time()
         p, _ = tcr.run(a.nnxr, scene, out, FRAMES, timeout=1200)

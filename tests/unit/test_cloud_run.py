@@ -147,11 +147,15 @@ def metrics(path, name):
 # ---- runs ---------------------------------------------------------------------------------
 
 def scene_copy(src, dst, drop_drawing, annotator=None, frames=None):
+    """A copy of the scene: without the drawing plugin if asked, its annotator's keys replaced
+    by `annotator` (False: no annotator at all), `frames` frames."""
     text = open(src).read()
     blocks = re.split(r"(?m)^(?=\[\[plugin\]\])", text)
     out = [blocks[0]]
     for b in blocks[1:]:
         if drop_drawing and 'id = "nnxr.latent_cloud"' in b:
+            continue
+        if annotator is False and 'id = "nnxr.annotator"' in b:
             continue
         if annotator and 'id = "nnxr.annotator"' in b:
             b = '[[plugin]]\nid = "nnxr.annotator"\n' + annotator + "\n\n"
