@@ -113,7 +113,10 @@ bool nnxr_buffer_create(nnxr_gpu *gpu, const nnxr_buffer_desc *desc, nnxr_buffer
     snprintf(b->name, sizeof b->name, "%s", name);
     b->size = desc->size;
     b->kind = desc->kind;
+    /* Texel usage too: engine kernels may read any buffer through texel-buffer views
+     * (nnxr_kernel_create_typed). */
     b->usage = desc->usage | VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
+               VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT | VK_BUFFER_USAGE_STORAGE_TEXEL_BUFFER_BIT |
                VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
     VkBufferCreateInfo bci = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
                               .size = desc->size,

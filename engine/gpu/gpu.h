@@ -189,6 +189,25 @@ bool nnxr_kernel_create(nnxr_gpu *gpu, const nnxr_kernel_desc *desc, nnxr_kernel
  * buffer as one branch-free gather. Not in the plugin ABI (nnxr_kernel_desc is unchanged). */
 bool nnxr_kernel_create_uniform(nnxr_gpu *gpu, const nnxr_kernel_desc *desc,
                                 uint32_t uniform_mask, nnxr_kernel **out, nnxr_error *err);
+/* What a binding slot is bound as. Texel-buffer slots read through a VkBufferView of the given
+ * format (the slot's offset a multiple of minTexelBufferOffsetAlignment, its range a whole
+ * number of texels, at most maxTexelBufferElements). Why: CPU devices (lavapipe, Mesa 22.3)
+ * load a texel as one branch-free gather, where a storage-buffer load is a loop over the
+ * lanes — ~5x the time per vec4 here. Uniform texel buffers are read only; storage texel
+ * buffers may be written (imageStore), but lavapipe stores them slower than storage buffers. */
+typedef enum nnxr_slot_type {
+    NNXR_SLOT_STORAGE = 0,    /* storage buffer (what nnxr_kernel_create makes) */
+    NNXR_SLOT_UNIFORM,        /* uniform buffer */
+    NNXR_SLOT_UNIFORM_TEXEL,  /* uniform texel buffer: GLSL samplerBuffer / usamplerBuffer */
+    NNXR_SLOT_STORAGE_TEXEL,  /* storage texel buffer: GLSL imageBuffer with a format */
+} nnxr_slot_type;
+typedef struct nnxr_slot_kind {
+    nnxr_slot_type type;
+    VkFormat format; /* texel slots: the view's format (its buffer features are checked) */
+} nnxr_slot_kind;
+/* As nnxr_kernel_create, slot i bound as kinds[i] (kinds NULL: all storage buffers). */
+bool nnxr_kernel_create_typed(nnxr_gpu *gpu, const nnxr_kernel_desc *desc,
+                              const nnxr_slot_kind *kinds, nnxr_kernel **out, nnxr_error *err);
 void nnxr_kernel_destroy(nnxr_gpu *gpu, nnxr_kernel *kernel); /* NULL is fine */
 const char *nnxr_kernel_name(const nnxr_kernel *kernel);
 VkPipeline nnxr_kernel_pipeline(const nnxr_kernel *kernel);

@@ -35,7 +35,7 @@ struct nnxr_kernel {
     VkPipeline pipeline;
     uint32_t buffer_count;
     uint32_t written_mask;
-    uint32_t uniform_mask; /* bindings that are uniform buffers */
+    nnxr_slot_kind kinds[NNXR_KERNEL_MAX_BUFFERS];
     uint32_t push_size;
 };
 
@@ -48,6 +48,7 @@ typedef struct nnxr_slot_ref {
 
 struct nnxr_binding {
     VkDescriptorPool pool;
+    VkBufferView views[NNXR_KERNEL_MAX_BUFFERS]; /* texel slots only */
     VkDescriptorSet set;
     uint32_t count;
     nnxr_slot_ref slots[NNXR_KERNEL_MAX_BUFFERS];

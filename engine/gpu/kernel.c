@@ -66,6 +66,51 @@ bool nnxr_kernel_create_uniform(nnxr_gpu *gpu, const nnxr_kernel_desc *d, uint32
                                 nnxr_kernel **out, nnxr_error *err)
 {
     *out = NULL;
+    nnxr_slot_kind kinds[NNXR_KERNEL_MAX_BUFFERS] = {{0}};
+    if (d->buffer_count < 32 && (uniform_mask >> d->buffer_count))
+        return nnxr_fail(err, "kernel \"%s\": uniform_mask 0x%x names bindings beyond its %u "
+                              "buffers",
+                         d->name ? d->name : d->shader ? d->shader : "(unnamed)", uniform_mask,
+                         d->buffer_count);
+    for (uint32_t i = 0; i < d->buffer_count && i < NNXR_KERNEL_MAX_BUFFERS; i++)
+        kinds[i].type = (uniform_mask >> i) & 1u ? NNXR_SLOT_UNIFORM : NNXR_SLOT_STORAGE;
+    return nnxr_kernel_create_typed(gpu, d, kinds, out, err);
+}
+
+static VkDescriptorType slot_descriptor(nnxr_slot_type t)
+{
+    switch (t) {
+    case NNXR_SLOT_UNIFORM: return VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER;
+    case NNXR_SLOT_UNIFORM_TEXEL: return VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
+    case NNXR_SLOT_STORAGE_TEXEL: return VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER;
+    default: return VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+    }
+}
+
+static bool slot_is_texel(nnxr_slot_type t)
+{
+    return t == NNXR_SLOT_UNIFORM_TEXEL || t == NNXR_SLOT_STORAGE_TEXEL;
+}
+
+/* Bytes per texel of the formats a texel slot may use (0: not one of them). */
+static uint32_t texel_bytes(VkFormat f)
+{
+    switch (f) {
+    case VK_FORMAT_R8_UINT: return 1;
+    case VK_FORMAT_R32_UINT:
+    case VK_FORMAT_R32_SFLOAT: return 4;
+    case VK_FORMAT_R32G32_UINT:
+    case VK_FORMAT_R32G32_SFLOAT: return 8;
+    case VK_FORMAT_R32G32B32A32_UINT:
+    case VK_FORMAT_R32G32B32A32_SFLOAT: return 16;
+    default: return 0;
+    }
+}
+
+bool nnxr_kernel_create_typed(nnxr_gpu *gpu, const nnxr_kernel_desc *d,
+                              const nnxr_slot_kind *kinds, nnxr_kernel **out, nnxr_error *err)
+{
+    *out = NULL;
     const char *name = d->name ? d->name : d->shader ? d->shader : "(unnamed)";
     const VkPhysicalDeviceLimits *lim = &gpu->info.properties.limits;
     const uint32_t *code = d->code;
@@ -89,20 +134,46 @@ bool nnxr_kernel_create_uniform(nnxr_gpu *gpu, const nnxr_kernel_desc *d, uint32
         return nnxr_fail(err, "kernel \"%s\": written_mask 0x%x names bindings beyond its %u "
                               "buffers",
                          name, d->written_mask, d->buffer_count);
-    if (d->buffer_count < 32 && (uniform_mask >> d->buffer_count))
-        return nnxr_fail(err, "kernel \"%s\": uniform_mask 0x%x names bindings beyond its %u "
-                              "buffers",
-                         name, uniform_mask, d->buffer_count);
-    if (uniform_mask & d->written_mask)
-        return nnxr_fail(err, "kernel \"%s\": bindings 0x%x are uniform buffers and written",
-                         name, uniform_mask & d->written_mask);
-    uint32_t uniforms = (uint32_t)__builtin_popcount(uniform_mask);
-    if (uniforms > lim->maxPerStageDescriptorUniformBuffers)
+    uint32_t count_of[4] = {0};
+    for (uint32_t i = 0; i < d->buffer_count; i++) {
+        nnxr_slot_kind kd = kinds ? kinds[i] : (nnxr_slot_kind){NNXR_SLOT_STORAGE, 0};
+        if ((unsigned)kd.type > NNXR_SLOT_STORAGE_TEXEL)
+            return nnxr_fail(err, "kernel \"%s\": slot %u has type %d", name, i, (int)kd.type);
+        count_of[kd.type]++;
+        bool read_only = kd.type == NNXR_SLOT_UNIFORM || kd.type == NNXR_SLOT_UNIFORM_TEXEL;
+        if (read_only && ((d->written_mask >> i) & 1u))
+            return nnxr_fail(err, "kernel \"%s\": slot %u is a read-only %s and written", name,
+                             i, kd.type == NNXR_SLOT_UNIFORM ? "uniform buffer"
+                                                             : "uniform texel buffer");
+        if (!slot_is_texel(kd.type))
+            continue;
+        if (!texel_bytes(kd.format))
+            return nnxr_fail(err, "kernel \"%s\": slot %u: texel format %d is not one the "
+                                  "engine binds (R8_UINT, R32(G32)(B32A32)_UINT/SFLOAT)",
+                             name, i, (int)kd.format);
+        VkFormatProperties fp;
+        vkGetPhysicalDeviceFormatProperties(gpu->info.physical_device, kd.format, &fp);
+        VkFormatFeatureFlags need = kd.type == NNXR_SLOT_UNIFORM_TEXEL
+                                        ? VK_FORMAT_FEATURE_UNIFORM_TEXEL_BUFFER_BIT
+                                        : VK_FORMAT_FEATURE_STORAGE_TEXEL_BUFFER_BIT;
+        if (!(fp.bufferFeatures & need))
+            return nnxr_fail(err, "kernel \"%s\": slot %u: the device cannot use format %d as "
+                                  "a %s texel buffer",
+                             name, i, (int)kd.format,
+                             kd.type == NNXR_SLOT_UNIFORM_TEXEL ? "uniform" : "storage");
+    }
+    if (count_of[NNXR_SLOT_UNIFORM] > lim->maxPerStageDescriptorUniformBuffers)
         return nnxr_fail(err, "kernel \"%s\": %u uniform buffers (at most %u here)", name,
-                         uniforms, lim->maxPerStageDescriptorUniformBuffers);
-    if (d->buffer_count - uniforms > lim->maxPerStageDescriptorStorageBuffers)
+                         count_of[NNXR_SLOT_UNIFORM], lim->maxPerStageDescriptorUniformBuffers);
+    if (count_of[NNXR_SLOT_STORAGE] > lim->maxPerStageDescriptorStorageBuffers)
         return nnxr_fail(err, "kernel \"%s\": %u storage buffers (at most %u here)", name,
-                         d->buffer_count - uniforms, lim->maxPerStageDescriptorStorageBuffers);
+                         count_of[NNXR_SLOT_STORAGE], lim->maxPerStageDescriptorStorageBuffers);
+    if (count_of[NNXR_SLOT_UNIFORM_TEXEL] > lim->maxPerStageDescriptorSampledImages)
+        return nnxr_fail(err, "kernel \"%s\": %u uniform texel buffers (at most %u here)", name,
+                         count_of[NNXR_SLOT_UNIFORM_TEXEL], lim->maxPerStageDescriptorSampledImages);
+    if (count_of[NNXR_SLOT_STORAGE_TEXEL] > lim->maxPerStageDescriptorStorageImages)
+        return nnxr_fail(err, "kernel \"%s\": %u storage texel buffers (at most %u here)", name,
+                         count_of[NNXR_SLOT_STORAGE_TEXEL], lim->maxPerStageDescriptorStorageImages);
     if (d->push_size % 4 || d->push_size > lim->maxPushConstantsSize)
         return nnxr_fail(err, "kernel \"%s\": push constants of %u bytes (expected a multiple "
                               "of 4, at most maxPushConstantsSize = %u)",
@@ -131,7 +202,8 @@ bool nnxr_kernel_create_uniform(nnxr_gpu *gpu, const nnxr_kernel_desc *d, uint32
     snprintf(k->name, sizeof k->name, "%s", name);
     k->buffer_count = d->buffer_count;
     k->written_mask = d->written_mask;
-    k->uniform_mask = uniform_mask;
+    for (uint32_t i = 0; i < d->buffer_count; i++)
+        k->kinds[i] = kinds ? kinds[i] : (nnxr_slot_kind){NNXR_SLOT_STORAGE, 0};
     k->push_size = d->push_size;
 
     if (d->buffer_count) {
@@ -139,8 +211,7 @@ bool nnxr_kernel_create_uniform(nnxr_gpu *gpu, const nnxr_kernel_desc *d, uint32
         for (uint32_t i = 0; i < d->buffer_count; i++)
             b[i] = (VkDescriptorSetLayoutBinding){
                 .binding = i,
-                .descriptorType = (uniform_mask >> i) & 1u ? VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER
-                                                           : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                .descriptorType = slot_descriptor(k->kinds[i].type),
                 .descriptorCount = 1,
                 .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT};
         VkDescriptorSetLayoutCreateInfo lci = {
@@ -256,15 +327,24 @@ bool nnxr_binding_create(nnxr_gpu *gpu, const nnxr_kernel *kernel,
     b->count = count;
     for (uint32_t i = 0; i < count; i++) {
         const nnxr_buffer *buf = slots[i].buffer;
-        bool uniform = (kernel->uniform_mask >> i) & 1u;
-        const char *kind = uniform ? "uniform" : "storage";
+        nnxr_slot_kind kd = kernel->kinds[i];
+        const char *kind = kd.type == NNXR_SLOT_UNIFORM          ? "uniform"
+                           : kd.type == NNXR_SLOT_UNIFORM_TEXEL  ? "uniform texel"
+                           : kd.type == NNXR_SLOT_STORAGE_TEXEL  ? "storage texel"
+                                                                 : "storage";
         VkBufferUsageFlags usage =
-            uniform ? VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT : VK_BUFFER_USAGE_STORAGE_BUFFER_BIT;
-        VkDeviceSize align = uniform ? lim->minUniformBufferOffsetAlignment
-                                     : lim->minStorageBufferOffsetAlignment;
+            kd.type == NNXR_SLOT_UNIFORM         ? VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT
+            : kd.type == NNXR_SLOT_UNIFORM_TEXEL ? VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT
+            : kd.type == NNXR_SLOT_STORAGE_TEXEL ? VK_BUFFER_USAGE_STORAGE_TEXEL_BUFFER_BIT
+                                                 : VK_BUFFER_USAGE_STORAGE_BUFFER_BIT;
+        const char *align_name = kd.type == NNXR_SLOT_UNIFORM ? "minUniformBufferOffsetAlignment"
+                                 : slot_is_texel(kd.type)      ? "minTexelBufferOffsetAlignment"
+                                                               : "minStorageBufferOffsetAlignment";
+        VkDeviceSize align = kd.type == NNXR_SLOT_UNIFORM ? lim->minUniformBufferOffsetAlignment
+                             : slot_is_texel(kd.type)      ? lim->minTexelBufferOffsetAlignment
+                                                           : lim->minStorageBufferOffsetAlignment;
         if (!align)
             align = 1;
-        uint32_t max_range = uniform ? lim->maxUniformBufferRange : lim->maxStorageBufferRange;
         bool ok = true;
         if (!buf)
             ok = nnxr_fail(err, "binding for kernel \"%s\": slot %u has no buffer (every slot "
@@ -282,65 +362,94 @@ bool nnxr_binding_create(nnxr_gpu *gpu, const nnxr_kernel *kernel,
                            (unsigned long long)buf->size);
         else if (slots[i].offset % align)
             ok = nnxr_fail(err, "binding for kernel \"%s\": slot %u: offset %llu into buffer "
-                                "\"%s\" is not a multiple of min%sBufferOffsetAlignment "
-                                "(%llu)",
+                                "\"%s\" is not a multiple of %s (%llu)",
                            kernel->name, i, (unsigned long long)slots[i].offset, buf->name,
-                           uniform ? "Uniform" : "Storage", (unsigned long long)align);
+                           align_name, (unsigned long long)align);
         if (!ok) {
             free(b);
             return false;
         }
         VkDeviceSize range = slots[i].range ? slots[i].range : buf->size - slots[i].offset;
-        if (range > max_range) {
-            free(b);
-            return nnxr_fail(err, "binding for kernel \"%s\": slot %u: %llu bytes of buffer "
-                                  "\"%s\" exceed max%sBufferRange (%u bytes); bind a "
-                                  "sub-range",
-                             kernel->name, i, (unsigned long long)range, buf->name,
-                             uniform ? "Uniform" : "Storage", max_range);
+        if (slot_is_texel(kd.type)) {
+            uint32_t tb = texel_bytes(kd.format);
+            VkDeviceSize texels = range / tb;
+            if (range % tb || texels > lim->maxTexelBufferElements) {
+                free(b);
+                return nnxr_fail(err, "binding for kernel \"%s\": slot %u: %llu bytes of buffer "
+                                      "\"%s\" are not a whole number of %u-byte texels up to "
+                                      "maxTexelBufferElements (%u)",
+                                 kernel->name, i, (unsigned long long)range, buf->name, tb,
+                                 lim->maxTexelBufferElements);
+            }
+        } else {
+            uint32_t max_range = kd.type == NNXR_SLOT_UNIFORM ? lim->maxUniformBufferRange
+                                                               : lim->maxStorageBufferRange;
+            if (range > max_range) {
+                free(b);
+                return nnxr_fail(err, "binding for kernel \"%s\": slot %u: %llu bytes of "
+                                      "buffer \"%s\" exceed max%sBufferRange (%u bytes); bind a "
+                                      "sub-range",
+                                 kernel->name, i, (unsigned long long)range, buf->name,
+                                 kd.type == NNXR_SLOT_UNIFORM ? "Uniform" : "Storage", max_range);
+            }
         }
         b->slots[i] = (nnxr_slot_ref){buf->buffer, slots[i].offset, range};
     }
 
     VkDevice dev = gpu->info.device;
-    uint32_t uniforms = (uint32_t)__builtin_popcount(kernel->uniform_mask);
-    VkDescriptorPoolSize ps[2] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, count - uniforms},
-                                  {VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, uniforms}};
-    uint32_t first_size = count == uniforms ? 1u : 0u;
+    VkResult res = VK_SUCCESS;
+    for (uint32_t i = 0; i < count && res == VK_SUCCESS; i++) {
+        if (!slot_is_texel(kernel->kinds[i].type))
+            continue;
+        VkBufferViewCreateInfo vci = {.sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO,
+                                      .buffer = b->slots[i].buffer,
+                                      .format = kernel->kinds[i].format,
+                                      .offset = b->slots[i].offset,
+                                      .range = b->slots[i].range};
+        res = vkCreateBufferView(dev, &vci, NULL, &b->views[i]);
+        if (res != VK_SUCCESS)
+            b->views[i] = VK_NULL_HANDLE;
+    }
+    VkDescriptorPoolSize ps[4];
+    uint32_t nps = 0;
+    for (int t = NNXR_SLOT_STORAGE; t <= NNXR_SLOT_STORAGE_TEXEL; t++) {
+        uint32_t n = 0;
+        for (uint32_t i = 0; i < count; i++)
+            n += kernel->kinds[i].type == (nnxr_slot_type)t;
+        if (n)
+            ps[nps++] = (VkDescriptorPoolSize){slot_descriptor((nnxr_slot_type)t), n};
+    }
     VkDescriptorPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
                                       .maxSets = 1,
-                                      .poolSizeCount = (uniforms ? 2u : 1u) - first_size,
-                                      .pPoolSizes = ps + first_size};
-    VkResult res = vkCreateDescriptorPool(dev, &pci, NULL, &b->pool);
+                                      .poolSizeCount = nps,
+                                      .pPoolSizes = ps};
+    if (res == VK_SUCCESS)
+        res = vkCreateDescriptorPool(dev, &pci, NULL, &b->pool);
     if (res == VK_SUCCESS) {
         VkDescriptorSetAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
                                           .descriptorPool = b->pool,
                                           .descriptorSetCount = 1,
                                           .pSetLayouts = &kernel->set_layout};
         res = vkAllocateDescriptorSets(dev, &ai, &b->set);
-    } else {
-        b->pool = VK_NULL_HANDLE;
     }
     if (res != VK_SUCCESS) {
         nnxr_binding_destroy(gpu, b);
-        return nnxr_fail(err, "binding for kernel \"%s\": allocating the descriptor set failed: "
-                              "%s",
+        return nnxr_fail(err, "binding for kernel \"%s\": making the descriptor set failed: %s",
                          kernel->name, nnxr_vk_result_name(res));
     }
     VkDescriptorBufferInfo infos[NNXR_KERNEL_MAX_BUFFERS];
     VkWriteDescriptorSet writes[NNXR_KERNEL_MAX_BUFFERS];
     for (uint32_t i = 0; i < count; i++) {
+        bool texel = slot_is_texel(kernel->kinds[i].type);
         infos[i] = (VkDescriptorBufferInfo){b->slots[i].buffer, b->slots[i].offset,
                                             b->slots[i].range};
         writes[i] = (VkWriteDescriptorSet){.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
                                            .dstSet = b->set,
                                            .dstBinding = i,
                                            .descriptorCount = 1,
-                                           .descriptorType =
-                                               (kernel->uniform_mask >> i) & 1u
-                                                   ? VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER
-                                                   : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-                                           .pBufferInfo = &infos[i]};
+                                           .descriptorType = slot_descriptor(kernel->kinds[i].type),
+                                           .pBufferInfo = texel ? NULL : &infos[i],
+                                           .pTexelBufferView = texel ? &b->views[i] : NULL};
     }
     vkUpdateDescriptorSets(dev, count, writes, 0, NULL);
     *out = b;
@@ -353,6 +462,9 @@ void nnxr_binding_destroy(nnxr_gpu *gpu, nnxr_binding *b)
         return;
     if (b->pool)
         vkDestroyDescriptorPool(gpu->info.device, b->pool, NULL);
+    for (uint32_t i = 0; i < NNXR_KERNEL_MAX_BUFFERS; i++)
+        if (b->views[i])
+            vkDestroyBufferView(gpu->info.device, b->views[i], NULL);
     free(b);
 }
 

@@ -233,7 +233,7 @@ static void uniform_windows(nnxr_gpu *gpu)
     CHECK(!nnxr_kernel_create_uniform(gpu, &kd, 4u, &k, &err));
     CHECK_CONTAINS(err.message, "uniform_mask 0x4");
     CHECK(!nnxr_kernel_create_uniform(gpu, &kd, 3u, &k, &err));
-    CHECK_CONTAINS(err.message, "uniform buffers and written");
+    CHECK_CONTAINS(err.message, "uniform buffer and written");
     TG_OK(nnxr_kernel_create_uniform(gpu, &kd, 1u, &k, &e_));
 
     /* The data: 4 windows' worth of vec4s; the kernel reads the third (at 2·win vec4s). */
@@ -298,6 +298,97 @@ static void uniform_windows(nnxr_gpu *gpu)
     free(got);
 }
 
+/* Kernels with texel-buffer slots (nnxr_kernel_create_typed): what is refused, and views at
+ * an offset read and write exactly their texels. */
+static void texel_views(nnxr_gpu *gpu)
+{
+    const VkPhysicalDeviceLimits *lim = &nnxr_gpu_get_info(gpu)->properties.limits;
+    nnxr_error err;
+    nnxr_kernel *k = NULL;
+    const uint32_t n = 200;
+    nnxr_kernel_desc kd = {.shader = "test/texel.comp", .buffer_count = 3, .written_mask = 6,
+                           .push_size = 4};
+    nnxr_slot_kind bad_rw[3] = {{NNXR_SLOT_UNIFORM_TEXEL, VK_FORMAT_R8_UINT},
+                                {NNXR_SLOT_UNIFORM_TEXEL, VK_FORMAT_R32G32B32A32_SFLOAT},
+                                {NNXR_SLOT_STORAGE, 0}};
+    CHECK(!nnxr_kernel_create_typed(gpu, &kd, bad_rw, &k, &err) && k == NULL);
+    CHECK_CONTAINS(err.message, "slot 1 is a read-only uniform texel buffer and written");
+    nnxr_slot_kind bad_fmt[3] = {{NNXR_SLOT_UNIFORM_TEXEL, VK_FORMAT_R8G8B8_SRGB},
+                                 {NNXR_SLOT_STORAGE_TEXEL, VK_FORMAT_R32G32B32A32_SFLOAT},
+                                 {NNXR_SLOT_STORAGE, 0}};
+    CHECK(!nnxr_kernel_create_typed(gpu, &kd, bad_fmt, &k, &err));
+    CHECK_CONTAINS(err.message, "slot 0: texel format");
+    nnxr_slot_kind kinds[3] = {{NNXR_SLOT_UNIFORM_TEXEL, VK_FORMAT_R8_UINT},
+                               {NNXR_SLOT_STORAGE_TEXEL, VK_FORMAT_R32G32B32A32_SFLOAT},
+                               {NNXR_SLOT_STORAGE, 0}};
+    TG_OK(nnxr_kernel_create_typed(gpu, &kd, kinds, &k, &e_));
+
+    /* Views start at a whole multiple of the alignment, past a guard region. */
+    VkDeviceSize align = lim->minTexelBufferOffsetAlignment ? lim->minTexelBufferOffsetAlignment : 1;
+    VkDeviceSize guard = align < 64 ? 64 : align;
+    uint8_t *bytes = tg_alloc(guard + n + guard);
+    float *vecs = tg_alloc(guard + 16 * n + guard), *got = tg_alloc(4 * n);
+    float *after = tg_alloc(guard + 16 * n + guard);
+    uint32_t seed = 11;
+    for (VkDeviceSize i = 0; i < guard + n + guard; i++)
+        bytes[i] = (uint8_t)(tg_rand(&seed) & 255);
+    uint32_t nf = (uint32_t)((guard + 16 * n + guard) / 4);
+    for (uint32_t i = 0; i < nf; i++)
+        vecs[i] = (float)(tg_rand(&seed) % 1000) / 64.0f;
+    nnxr_buffer *bb = tg_buffer(gpu, "bytes", NNXR_BUFFER_DEVICE, guard + n + guard);
+    nnxr_buffer *vb = tg_buffer(gpu, "vecs", NNXR_BUFFER_DEVICE, guard + 16 * n + guard);
+    nnxr_buffer *out = tg_buffer(gpu, "out", NNXR_BUFFER_DEVICE, 4 * n);
+    TG_OK(nnxr_buffer_upload(gpu, bb, 0, bytes, guard + n + guard, &e_));
+    TG_OK(nnxr_buffer_upload(gpu, vb, 0, vecs, guard + 16 * n + guard, &e_));
+
+    nnxr_binding *b = NULL;
+    if (align > 1) {
+        nnxr_buffer_slot odd[3] = {{bb, guard + 1, n}, {vb, guard, 16 * n}, {out, 0, 0}};
+        CHECK(!nnxr_binding_create(gpu, k, odd, 3, &b, &err) && b == NULL);
+        CHECK_CONTAINS(err.message, "minTexelBufferOffsetAlignment");
+    }
+    nnxr_buffer_slot torn[3] = {{bb, guard, n}, {vb, guard, 16 * n - 4}, {out, 0, 0}};
+    CHECK(!nnxr_binding_create(gpu, k, torn, 3, &b, &err) && b == NULL);
+    CHECK_CONTAINS(err.message, "whole number of 16-byte texels");
+
+    nnxr_buffer_slot ok[3] = {{bb, guard, n}, {vb, guard, 16 * n}, {out, 0, 0}};
+    TG_OK(nnxr_binding_create(gpu, k, ok, 3, &b, &e_));
+    nnxr_recorder *rec = NULL;
+    TG_OK(nnxr_recorder_create(gpu, 0, &rec, &e_));
+    TG_OK(nnxr_recorder_begin(rec, &e_));
+    TG_OK(nnxr_recorder_dispatch(rec, k, b, &n, 4, (n + 63) / 64, 1, 1, &e_));
+    TG_OK(nnxr_recorder_run(rec, &e_));
+    TG_OK(nnxr_recorder_wait(rec, &e_));
+    nnxr_recorder_destroy(rec);
+    TG_OK(nnxr_buffer_readback(gpu, out, 0, got, 4 * n, &e_));
+    TG_OK(nnxr_buffer_readback(gpu, vb, 0, after, guard + 16 * n + guard, &e_));
+    uint32_t wrong = 0, moved = 0;
+    const float *v0 = vecs + guard / 4, *v1 = after + guard / 4;
+    for (uint32_t i = 0; i < n; i++) {
+        const float *v = v0 + 4 * i;
+        float want = (float)bytes[guard + i] + 1000.0f * (v[0] + v[1] + v[2] + v[3]);
+        wrong += got[i] != want;
+        for (int c = 0; c < 4; c++)
+            moved += v1[4 * i + c] != 2.0f * v[c];
+    }
+    uint32_t outside = 0;
+    for (uint32_t i = 0; i < guard / 4; i++)
+        outside += after[i] != vecs[i] || after[nf - 1 - i] != vecs[nf - 1 - i];
+    CHECKF(wrong == 0, "%u of %u texel reads wrong", wrong, n);
+    CHECKF(moved == 0, "%u of %u texel writes wrong", moved, 4 * n);
+    CHECKF(outside == 0, "%u floats outside the view changed", outside);
+
+    nnxr_binding_destroy(gpu, b);
+    nnxr_kernel_destroy(gpu, k);
+    nnxr_buffer_destroy(gpu, bb);
+    nnxr_buffer_destroy(gpu, vb);
+    nnxr_buffer_destroy(gpu, out);
+    free(bytes);
+    free(vecs);
+    free(got);
+    free(after);
+}
+
 int main(void)
 {
     nnxr_gpu *gpu = tg_open((nnxr_gpu_options){0});
@@ -305,6 +396,7 @@ int main(void)
     kernels_and_bindings(gpu);
     subranges_and_transfers(gpu);
     uniform_windows(gpu);
+    texel_views(gpu);
     tg_close(gpu);
     /* The same through the staged path. */
     gpu = tg_open((nnxr_gpu_options){.force_staging = true});
