@@ -183,7 +183,11 @@ bool nnxr_nn_create(nnxr_gpu *gpu, const nnxr_nn_options *options, nnxr_nn **out
     nn->gpu = gpu;
     nn->info = info;
     nn->gemm_config = config;
+    /* Ranges start where both storage and texel-buffer views may (fused_mlp_sg.comp reads its
+     * data through a texel view of the same range); both alignments are powers of two. */
     nn->align = info->properties.limits.minStorageBufferOffsetAlignment;
+    if (info->properties.limits.minTexelBufferOffsetAlignment > nn->align)
+        nn->align = info->properties.limits.minTexelBufferOffsetAlignment;
     if (nn->align < 4)
         nn->align = 4;
     nn->max_range = info->properties.limits.maxStorageBufferRange;
@@ -368,6 +372,8 @@ bool nn_bind_kernel(nnxr_nn_tape *t, nnxr_kernel *given, nn_kernel_id id, uint32
                              (unsigned long long)nn->max_range);
         if ((off - base) / 4 > UINT32_MAX)
             return nnxr_fail(err, "%s: argument '%s': offset too large", what, a->name);
+        if (a->texel) /* a texel view: whole texels */
+            range -= range % a->texel;
         slots[i] = (nnxr_buffer_slot){buf, base, range};
         offs[i] = (uint32_t)((off - base) / 4);
     }

@@ -461,6 +461,17 @@ typedef struct nnxr_nn_mlp_desc {
 bool nnxr_nn_fused_mlp_supported(const nnxr_nn *nn, const nnxr_nn_mlp_desc *d, char *why,
                                  size_t why_size);
 
+/* The fused step's two kernels: one workgroup with shared memory and barriers
+ * (fused_mlp.comp, any device), or one subgroup with every parameter in private memory
+ * (fused_mlp_sg.comp, for CPU devices: it needs the inputs a multiple of 16, the parameters and
+ * state at multiples of 8 floats and the data at a multiple of 16 bytes of its bound range).
+ * AUTO takes the subgroup kernel on CPU devices when it fits, else the workgroup one. */
+typedef enum nnxr_nn_fused_shape {
+    NNXR_NN_FUSED_AUTO = 0,
+    NNXR_NN_FUSED_WORKGROUP = 1,
+    NNXR_NN_FUSED_SUBGROUP = 2,
+} nnxr_nn_fused_shape;
+
 typedef struct nnxr_nn_fused_args {
     nnxr_nn_mlp_desc net;
     uint32_t steps;            /* training steps to record (tape steps step_index..+steps-1) */
@@ -473,6 +484,7 @@ typedef struct nnxr_nn_fused_args {
     nnxr_nn_format label_format;
     nnxr_nn_mem labels, mask, targets;             /* targets: F32 [count][output] (MSE) */
     nnxr_nn_mem stats;                             /* optional, as the loss calls */
+    nnxr_nn_fused_shape shape;                     /* which kernel; AUTO picks */
 } nnxr_nn_fused_args;
 
 /* Records a.steps steps and advances the tape's step index by a.steps. Notes:
@@ -483,15 +495,10 @@ typedef struct nnxr_nn_fused_args {
  *    up to batch 32);
  *  - one pipeline per network shape (kept in the nnxr_nn, at most 16 shapes); on lavapipe its
  *    first use JIT-compiles for several seconds (Mesa's disk cache keeps it for later runs);
- *  - measured on lavapipe (2 cores, loaded machine; tests/bench/nn_profile.c): 784-8-8-10
- *    batch 32 SGD takes ~0.75 ms of CPU per step (one workgroup, so one core), about half
- *    PyTorch's speed on this machine, not the 3x the issue asks for. Where it goes (stages
- *    switched off one at a time): layer 1's forward ~1/3, W1's gradient and update ~1/2
- *    (per-lane loads and stores of W1, its state and the pixels), the rest ~1/6. Unrolling
- *    the two loops over layer 1's units (<= 8) saves ~20 % (0.61 ms) but makes the first
- *    compile of each shape ~13 s instead of ~7.5 s, which a user adding a neuron would wait
- *    for: left out. A variant keeping W1 and its state in private arrays for the whole
- *    dispatch took 9 minutes to JIT-compile on lavapipe and was dropped. */
+ *  - measured on lavapipe (Zen 5, 2 cores; `nnxr bench train --models tiny`): 784-8-8-10
+ *    batch 32 SGD, the workgroup kernel ~0.9 ms per step (one core; per-lane loads and
+ *    stores of W1, its state and the pixels, barriers); see fused_mlp_sg.comp for the
+ *    subgroup kernel, which keeps W1 in private memory for the whole dispatch. */
 bool nnxr_nn_fused_mlp_steps(nnxr_nn_tape *tape, const nnxr_nn_fused_args *a,
                              nnxr_error *err);
 

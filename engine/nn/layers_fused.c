@@ -19,7 +19,13 @@ typedef struct fused_shape {
     uint32_t ng, g_w[5], g_b[5];
     uint64_t shared_bytes;
     uint32_t iters_per_step;
+    /* the subgroup kernel (fused_mlp_sg.comp) */
+    uint32_t nu, cpl, iters_fixed;
 } fused_shape;
+
+/* Private floats per lane the subgroup kernel may keep for W1's slice (each of W1, its delta
+ * or m, and v): 784 x 32 inputs on lavapipe's 8 lanes is 3,136. */
+#define SG_MAX_SLICE 4096u
 
 static bool why(char *buf, size_t size, const char *fmt, ...)
 {
@@ -123,13 +129,70 @@ static bool fused_shape_of(const nnxr_nn *nn, const nnxr_nn_mlp_desc *d, nnxr_nn
     return true;
 }
 
+/* The subgroup kernel's shape, from the workgroup kernel's checks of the network (done first,
+ * except shared memory, which it does not use); false with the reason when it does not fit. */
+static bool sg_shape_of(const nnxr_nn *nn, const nnxr_nn_mlp_desc *d, nnxr_nn_format format,
+                        nnxr_nn_format label_format, fused_shape *f, char *w, size_t ws)
+{
+    char reason[256];
+    if (!fused_shape_of(nn, d, format, label_format, f, reason, sizeof reason) &&
+        !strstr(reason, "shared memory"))
+        return why(w, ws, "%s", reason);
+    const nnxr_gpu_info *info = nn->info;
+    if (!info->is_cpu)
+        return why(w, ws, "not a CPU device (the subgroup kernel is their shape)");
+    if (!(info->subgroup_operations & VK_SUBGROUP_FEATURE_BALLOT_BIT))
+        return why(w, ws, "the device lacks subgroup ballot (broadcast)");
+    uint32_t sgs = info->subgroup_size;
+    if (sgs < 1 || sgs > 16 || sgs > info->properties.limits.maxComputeWorkGroupInvocations)
+        return why(w, ws, "subgroups of %u invocations", sgs);
+    if (d->sizes[0] % 16)
+        return why(w, ws, "%u inputs (the subgroup kernel takes multiples of 16)", d->sizes[0]);
+    VkFormat fmt = format == NNXR_NN_U8 ? VK_FORMAT_R32G32B32A32_UINT
+                                        : VK_FORMAT_R32G32B32A32_SFLOAT;
+    VkFormatProperties fp;
+    vkGetPhysicalDeviceFormatProperties(info->physical_device, fmt, &fp);
+    if (!(fp.bufferFeatures & VK_FORMAT_FEATURE_UNIFORM_TEXEL_BUFFER_BIT))
+        return why(w, ws, "the device cannot read its data through a texel buffer");
+    for (uint32_t l = 1; l <= d->layers; l++)
+        if (d->sizes[l] > 16)
+            return why(w, ws, "layer %u has %u units (the subgroup kernel takes up to 16)", l,
+                       d->sizes[l]);
+    f->ngrp = 8; /* samples per register tile of layer 1 (the kernel takes up to 8) */
+    uint32_t kc = d->sizes[0] / 16;
+    f->wg = sgs;
+    f->cpl = (kc + sgs - 1) / sgs;
+    if (f->cpl * d->sizes[1] * 16 > SG_MAX_SLICE)
+        return why(w, ws, "a lane's slice of W1 (%u floats) exceeds %u", f->cpl * d->sizes[1] * 16,
+                   SG_MAX_SLICE);
+    uint64_t np = 0;
+    for (uint32_t l = 1; l <= d->layers; l++)
+        np += (uint64_t)d->sizes[l] * d->sizes[l - 1] + d->sizes[l];
+    f->nu = (uint32_t)(np - (uint64_t)d->sizes[1] * d->sizes[0]);
+    /* Loop iterations a step, exactly as the kernel's rolled loops run (every loop over a
+     * chunk's units and inputs is unrolled by macro): the batch; layer-1 groups x chunks; per
+     * sample of a lane the loops over the upper layers' outputs and inputs; the upper block
+     * (reduced and updated); dz1 shared (a pass a sample per lane); W1's chunks x samples. FUSED_ITER_BUDGET keeps a
+     * factor of two below the cap. The dispatch's own: loading and writing back the slices and
+     * the upper block. */
+    uint32_t groups = (f->batch + f->ngrp - 1) / f->ngrp, rpl = (f->batch + sgs - 1) / sgs;
+    uint32_t upper = 0;
+    for (uint32_t l = 2; l <= d->layers; l++)
+        upper += 2 * d->sizes[l] + 2 * d->sizes[l - 1];
+    f->iters_per_step = f->batch + groups * (f->cpl + 1) + rpl * (upper + 1) + f->nu + rpl +
+                        f->cpl * (f->batch + 1) + 1;
+    f->iters_fixed = 2 * f->cpl * (d->sizes[1] + 1) + 3 * f->nu + 8;
+    return true;
+}
+
 bool nnxr_nn_fused_mlp_supported(const nnxr_nn *nn, const nnxr_nn_mlp_desc *d, char *w,
                                  size_t ws)
 {
     fused_shape f;
     if (!nn)
         return why(w, ws, "no nn kernels");
-    return fused_shape_of(nn, d, NNXR_NN_U8, NNXR_NN_U8, &f, w, ws);
+    return fused_shape_of(nn, d, NNXR_NN_U8, NNXR_NN_U8, &f, w, ws) ||
+           sg_shape_of(nn, d, NNXR_NN_U8, NNXR_NN_U8, &f, NULL, 0);
 }
 
 static bool fused_kernel(nnxr_nn *nn, const fused_shape *f, bool vec_w, bool vec_x,
@@ -143,7 +206,7 @@ static bool fused_kernel(nnxr_nn *nn, const fused_shape *f, bool vec_w, bool vec
         f->ngrp,     vec_w,       vec_x,
     };
     for (uint32_t i = 0; i < nn->fused_count; i++)
-        if (memcmp(nn->fused[i].specs, v, sizeof v) == 0) {
+        if (!nn->fused[i].sg && memcmp(nn->fused[i].specs, v, sizeof v) == 0) {
             *out = nn->fused[i].kernel;
             return true;
         }
@@ -169,6 +232,50 @@ static bool fused_kernel(nnxr_nn *nn, const fused_shape *f, bool vec_w, bool vec
     nnxr_kernel *k;
     if (!nnxr_kernel_create(nn->gpu, &d, &k, err))
         return nnxr_fail_prefix(err, "nnxr_nn_fused_mlp_steps");
+    nn->fused[nn->fused_count].sg = false;
+    memcpy(nn->fused[nn->fused_count].specs, v, sizeof v);
+    nn->fused[nn->fused_count].kernel = k;
+    nn->fused_count++;
+    *out = k;
+    return true;
+}
+
+#define SG_SPECS 16
+
+static bool sg_kernel(nnxr_nn *nn, const fused_shape *f, nnxr_kernel **out, nnxr_error *err)
+{
+    uint32_t v[NN_FUSED_SPECS] = {
+        f->wg,  f->nl,    f->d[0],      f->d[1], f->d[2],  f->d[3], f->d[4],  f->batch, f->act,
+        f->loss, f->opt,  f->xf32,      f->label_i32, f->nu, f->cpl, f->ngrp,
+    };
+    for (uint32_t i = 0; i < nn->fused_count; i++)
+        if (nn->fused[i].sg && memcmp(nn->fused[i].specs, v, sizeof v) == 0) {
+            *out = nn->fused[i].kernel;
+            return true;
+        }
+    if (nn->fused_count == NN_FUSED_CACHE)
+        return nnxr_fail(err, "nnxr_nn_fused_mlp_steps: more than %d network shapes",
+                         NN_FUSED_CACHE);
+    nnxr_spec_constant specs[SG_SPECS];
+    for (uint32_t i = 0; i < SG_SPECS; i++)
+        specs[i] = nnxr_spec_u32(i, v[i]);
+    char name[64];
+    snprintf(name, sizeof name, "nn/fused_mlp_sg.comp %u-%u-%u-%u b%u", f->d[0], f->d[1],
+             f->d[2], f->d[3], f->batch);
+    nnxr_kernel_desc d = {.name = name,
+                          .shader = "nn/fused_mlp_sg.comp",
+                          .buffer_count = 11,
+                          .written_mask = (1u << 0) | (1u << 1) | (1u << 2) | (1u << 8),
+                          .push_size = sizeof(nn_fused_push),
+                          .specs = specs,
+                          .spec_count = SG_SPECS};
+    nnxr_slot_kind kinds[11] = {{0}};
+    kinds[9] = (nnxr_slot_kind){NNXR_SLOT_UNIFORM_TEXEL, VK_FORMAT_R32G32B32A32_UINT};
+    kinds[10] = (nnxr_slot_kind){NNXR_SLOT_UNIFORM_TEXEL, VK_FORMAT_R32G32B32A32_SFLOAT};
+    nnxr_kernel *k;
+    if (!nnxr_kernel_create_typed(nn->gpu, &d, kinds, &k, err))
+        return nnxr_fail_prefix(err, "nnxr_nn_fused_mlp_steps");
+    nn->fused[nn->fused_count].sg = true;
     memcpy(nn->fused[nn->fused_count].specs, v, sizeof v);
     nn->fused[nn->fused_count].kernel = k;
     nn->fused_count++;
@@ -189,9 +296,19 @@ bool nnxr_nn_fused_mlp_steps(nnxr_nn_tape *t, const nnxr_nn_fused_args *a, nnxr_
     const char *what = "nnxr_nn_fused_mlp_steps";
     if (!t || !a)
         return nnxr_fail(err, "%s: no %s", what, t ? "arguments" : "tape");
-    fused_shape f;
-    char reason[256];
-    if (!fused_shape_of(t->nn, &a->net, a->format, a->label_format, &f, reason, sizeof reason))
+    fused_shape f, fs;
+    char reason[256], sg_reason[256];
+    if ((unsigned)a->shape > NNXR_NN_FUSED_SUBGROUP)
+        return nnxr_fail(err, "%s: shape %d", what, (int)a->shape);
+    bool wg_ok = a->shape != NNXR_NN_FUSED_SUBGROUP &&
+                 fused_shape_of(t->nn, &a->net, a->format, a->label_format, &f, reason,
+                                sizeof reason);
+    bool sg_ok = a->shape != NNXR_NN_FUSED_WORKGROUP &&
+                 sg_shape_of(t->nn, &a->net, a->format, a->label_format, &fs, sg_reason,
+                             sizeof sg_reason);
+    if (a->shape == NNXR_NN_FUSED_SUBGROUP && !sg_ok)
+        return nnxr_fail(err, "%s: the subgroup kernel cannot run this: %s", what, sg_reason);
+    if (!wg_ok && !sg_ok)
         return nnxr_fail(err, "%s: network not supported: %s", what, reason);
     if (a->steps < 1)
         return nnxr_fail(err, "%s: steps is 0", what);
@@ -213,16 +330,16 @@ bool nnxr_nn_fused_mlp_steps(nnxr_nn_tape *t, const nnxr_nn_fused_args *a, nnxr_
     uint64_t lab_elems = a->label_format == NNXR_NN_I32 ? a->count : ((uint64_t)a->count + 3) / 4;
     nnxr_nn_mem none = {0};
     nn_arg args[10] = {
-        {"params", a->params, np, false},
-        {"state1", a->state1, np, false},
-        {"state2", a->state2, np, !adam},
-        {"hparams", a->hparams, NNXR_NN_HPARAMS_SIZE / 4, false},
-        {"src", a->src, src_elems, false},
-        {"index", a->index, a->count, true},
-        {"labels", ce ? a->labels : none, lab_elems, true},
-        {"mask", ce ? a->mask : none, a->count, true},
-        {"targets", ce ? none : a->targets, (uint64_t)a->count * dout, true},
-        {"stats", a->stats, NNXR_NN_STATS, true},
+        {"params", a->params, np, false, 0},
+        {"state1", a->state1, np, false, 0},
+        {"state2", a->state2, np, !adam, 0},
+        {"hparams", a->hparams, NNXR_NN_HPARAMS_SIZE / 4, false, 0},
+        {"src", a->src, src_elems, false, 0},
+        {"index", a->index, a->count, true, 0},
+        {"labels", ce ? a->labels : none, lab_elems, true, 0},
+        {"mask", ce ? a->mask : none, a->count, true, 0},
+        {"targets", ce ? none : a->targets, (uint64_t)a->count * dout, true, 0},
+        {"stats", a->stats, NNXR_NN_STATS, true, 0},
     };
     /* The element offset each argument gets from its bound (aligned-down) range start
      * (nn_bind's rule) decides which pipeline the alignment allows. */
@@ -231,12 +348,37 @@ bool nnxr_nn_fused_mlp_steps(nnxr_nn_tape *t, const nnxr_nn_fused_args *a, nnxr_
     uint32_t o_s2 = (uint32_t)((a->state2.offset % al) / 4), o_x = (uint32_t)((a->src.offset % al) / 4);
     bool vec_w = d0 % 8 == 0 && o_p % 8 == 0 && o_s1 % 8 == 0 && (!adam || o_s2 % 8 == 0);
     bool vec_x = a->format == NNXR_NN_U8 ? d0 % 16 == 0 && o_x % 4 == 0 : d0 % 8 == 0 && o_x % 8 == 0;
+    if (sg_ok && o_x % 4) {
+        sg_ok = false;
+        snprintf(sg_reason, sizeof sg_reason, "the data starts %u words into its bound range "
+                 "(a texel view needs a multiple of 4)", o_x);
+        if (a->shape == NNXR_NN_FUSED_SUBGROUP)
+            return nnxr_fail(err, "%s: the subgroup kernel cannot run this: %s", what, sg_reason);
+        if (!wg_ok)
+            return nnxr_fail(err, "%s: network not supported: %s", what, reason);
+    }
     nnxr_kernel *k;
     nnxr_binding *b;
-    uint32_t offs[10];
-    if (!fused_kernel(t->nn, &f, vec_w, vec_x, &k, err) ||
-        !nn_bind_kernel(t, k, 0, 0, what, args, 10, &k, &b, offs, err))
+    uint32_t offs[11];
+    if (sg_ok) {
+        f = fs;
+        nn_arg sargs[11] = {
+            args[0], args[1], args[2], args[3], args[5], args[6], args[7], args[8], args[9],
+            {"src (pixels)", a->src, src_elems, false, 16},
+            {"src (floats)", a->src, src_elems, false, 16},
+        };
+        uint32_t so[11];
+        if (!sg_kernel(t->nn, &f, &k, err) ||
+            !nn_bind_kernel(t, k, 0, 0, what, sargs, 11, &k, &b, so, err))
+            return false;
+        /* The push constants name the arguments in the workgroup kernel's order. */
+        const int from[10] = {0, 1, 2, 3, 9, 4, 5, 6, 7, 8};
+        for (int i = 0; i < 10; i++)
+            offs[i] = so[from[i]];
+    } else if (!fused_kernel(t->nn, &f, vec_w, vec_x, &k, err) ||
+               !nn_bind_kernel(t, k, 0, 0, what, args, 10, &k, &b, offs, err)) {
         return false;
+    }
     float scale = a->scale != 0.0f ? a->scale : a->format == NNXR_NN_U8 ? 1.0f / 255.0f : 1.0f;
     nn_fused_push p = {.count = a->count,
                        .flags = (nn_present(a->index) ? NN_FUSED_INDEX : 0u) |
@@ -254,7 +396,10 @@ bool nnxr_nn_fused_mlp_steps(nnxr_nn_tape *t, const nnxr_nn_fused_args *a, nnxr_
                        .mask_off = offs[7],
                        .targets_off = offs[8],
                        .stats_off = offs[9]};
-    uint32_t per = FUSED_ITER_BUDGET / f.iters_per_step;
+    uint32_t budget = FUSED_ITER_BUDGET - (sg_ok ? f.iters_fixed : 0u);
+    if (sg_ok && f.iters_fixed >= FUSED_ITER_BUDGET / 2)
+        budget = FUSED_ITER_BUDGET / 2;
+    uint32_t per = budget / f.iters_per_step;
     if (per < 1)
         per = 1;
     for (uint32_t done = 0; done < a->steps;) {

@@ -203,7 +203,7 @@ static bool gemm_record(nnxr_nn_tape *t, const gemm_op *op, nnxr_error *err)
 
 static nn_arg arg(const char *name, nnxr_nn_mem m, uint64_t elems, bool optional)
 {
-    nn_arg a = {name, m, elems, optional};
+    nn_arg a = {name, m, elems, optional, 0};
     return a;
 }
 

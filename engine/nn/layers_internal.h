@@ -49,6 +49,7 @@ extern const uint32_t nn_gemm_config_total;
 
 /* A fused-MLP pipeline and the specialization values it was made with. */
 typedef struct nn_fused_kernel {
+    bool sg;                        /* fused_mlp_sg.comp (else fused_mlp.comp) */
     uint32_t specs[NN_FUSED_SPECS];
     nnxr_kernel *kernel;
 } nn_fused_kernel;
@@ -59,7 +60,8 @@ struct nnxr_nn {
     uint32_t gemm_config;
     nnxr_kernel *kernels[NN_K_COUNT][NN_MAX_VARIANTS];
     nnxr_buffer *dummy;          /* bound to every absent optional argument */
-    VkDeviceSize align;          /* minStorageBufferOffsetAlignment (>= 4) */
+    VkDeviceSize align;          /* the larger of the storage and texel-buffer offset
+                                  * alignments (>= 4) */
     VkDeviceSize max_range;      /* maxStorageBufferRange */
     uint32_t tapes;              /* live tapes (destroy checks) */
     nn_fused_kernel fused[NN_FUSED_CACHE];
@@ -94,6 +96,8 @@ typedef struct nn_arg {
     nnxr_nn_mem mem;
     uint64_t elems;
     bool optional;
+    uint32_t texel; /* bound as a texel view: its bytes per texel (the range is cut to whole
+                     * texels); 0 = a storage buffer */
 } nn_arg;
 
 /* The pipeline of (id, variant), created on first use. */

@@ -17,7 +17,7 @@
 
 static nn_arg arg(const char *name, nnxr_nn_mem m, uint64_t elems, bool optional)
 {
-    nn_arg a = {name, m, elems, optional};
+    nn_arg a = {name, m, elems, optional, 0};
     return a;
 }
 

@@ -17,6 +17,7 @@ typedef struct fcase {
     bool mask;
     double tol_layered, tol_ref;
     bool no_layered; /* long runs: only the reference */
+    bool sg_only;    /* beyond the workgroup kernel's shared memory */
 } fcase;
 
 static uint64_t nparams(const nnxr_nn_mlp_desc *d)
@@ -27,7 +28,7 @@ static uint64_t nparams(const nnxr_nn_mlp_desc *d)
     return n;
 }
 
-static void run(nnk_env *e, const fcase *c, uint32_t seed)
+static void run(nnk_env *e, const fcase *c, nnxr_nn_fused_shape shape, uint32_t seed)
 {
     const nnxr_nn_mlp_desc *d = &c->net;
     uint32_t B = d->batch, D0 = d->sizes[0], L = d->layers, DO = d->sizes[L], N = c->count;
@@ -119,9 +120,11 @@ static void run(nnk_env *e, const fcase *c, uint32_t seed)
                              .src = nnxr_nn_at(SRC, 0), .index = nnxr_nn_at(IDX, 0),
                              .label_format = NNXR_NN_U8, .labels = nnxr_nn_at(LAB, 0),
                              .mask = c->mask ? nnxr_nn_at(MSK, 0) : (nnxr_nn_mem){0},
-                             .targets = nnxr_nn_at(TG, 0), .stats = nnxr_nn_at(STF, 0)};
+                             .targets = nnxr_nn_at(TG, 0), .stats = nnxr_nn_at(STF, 0),
+                             .shape = shape};
+    const char *kernel = shape == NNXR_NN_FUSED_SUBGROUP ? "subgroup" : "workgroup";
     bool ok = nnxr_nn_fused_mlp_steps(e->tape, &fa, &err);
-    CHECKF(ok, "%s fused: %s", c->name, err.message);
+    CHECKF(ok, "%s fused (%s kernel): %s", c->name, kernel, err.message);
     uint32_t fused_dispatches = nnxr_nn_tape_dispatches(e->tape);
     if (ok)
         ok = nnk_run(e);
@@ -234,8 +237,9 @@ static void run(nnk_env *e, const fcase *c, uint32_t seed)
     char label[160];
     if (!ok)
         goto done;
-    printf("%s: %u steps, fused %u dispatch%s, layered %u dispatches\n", c->name, c->steps,
-           fused_dispatches, fused_dispatches == 1 ? "" : "es", layered_dispatches);
+    printf("%s: %u steps, fused (%s kernel) %u dispatch%s, layered %u dispatches\n", c->name,
+           c->steps, kernel, fused_dispatches, fused_dispatches == 1 ? "" : "es",
+           layered_dispatches);
     if (!c->no_layered) {
         snprintf(label, sizeof label, "fused vs layered (GPU), params");
         NNK_CLOSE(label, wf, wld, np, c->tol_layered);
@@ -286,10 +290,29 @@ static void test_refused(nnk_env *e)
     CHECK(nnxr_nn_fused_mlp_supported(e->nn, &tiny, why, sizeof why));
     nnxr_nn_mlp_desc wide = {3, {784, 16, 16, 10}, NNXR_NN_RELU, NNXR_NN_LOSS_CE, NNXR_NN_SGD, 32};
     CHECK(nnxr_nn_fused_mlp_supported(e->nn, &wide, why, sizeof why));
-    wide.batch = 64; /* its partial sums no longer fit in shared memory */
-    CHECK(!nnxr_nn_fused_mlp_supported(e->nn, &wide, why, sizeof why));
-    CHECK_CONTAINS(why, "bytes of shared memory");
-    printf("784-16-16-10 batch 64 refused: %s\n", why);
+    /* Batch 64: the workgroup kernel's partial sums no longer fit in shared memory; the
+     * subgroup kernel (CPU devices) takes it. */
+    wide.batch = 64;
+    bool cpu = nnxr_gpu_get_info(e->gpu)->is_cpu;
+    CHECK(nnxr_nn_fused_mlp_supported(e->nn, &wide, why, sizeof why) == cpu);
+    /* Refusals name the kernel and the reason. */
+    nnxr_nn_fused_args a = {.net = wide, .steps = 1, .count = 1, .shape = NNXR_NN_FUSED_WORKGROUP};
+    nnxr_error err;
+    CHECK(!nnxr_nn_fused_mlp_steps(e->tape, &a, &err));
+    CHECK_CONTAINS(err.message, "bytes of shared memory");
+    printf("784-16-16-10 batch 64, workgroup kernel: %s\n", err.message);
+    nnxr_nn_mlp_desc odd = {4, {5, 8, 7, 3, 2}, NNXR_NN_TANH, NNXR_NN_LOSS_MSE, NNXR_NN_SGD, 13};
+    a = (nnxr_nn_fused_args){.net = odd, .steps = 1, .count = 1, .shape = NNXR_NN_FUSED_SUBGROUP};
+    CHECK(!nnxr_nn_fused_mlp_steps(e->tape, &a, &err));
+    CHECK_CONTAINS(err.message, cpu ? "5 inputs (the subgroup kernel takes multiples of 16)"
+                                    : "not a CPU device");
+    nnxr_nn_mlp_desc w24 = {3, {784, 24, 8, 10}, NNXR_NN_RELU, NNXR_NN_LOSS_CE, NNXR_NN_SGD, 32};
+    a.net = w24;
+    CHECK(!nnxr_nn_fused_mlp_steps(e->tape, &a, &err));
+    CHECK_CONTAINS(err.message, cpu ? "layer 1 has 24 units (the subgroup kernel takes up to 16)"
+                                    : "not a CPU device");
+    printf("subgroup kernel refusals: %s\n", err.message);
+    nnxr_nn_tape_clear(e->tape);
 }
 
 int main(void)
@@ -299,22 +322,35 @@ int main(void)
     static const fcase cases[] = {
         {"784-8-8-10 relu, u8, mask, SGD-momentum + L1/L2, 6 steps",
          {3, {784, 8, 8, 10}, NNXR_NN_RELU, NNXR_NN_LOSS_CE, NNXR_NN_SGD, 32}, NNXR_NN_U8, 100, 6,
-         0.05f, 0.9f, 0.0005f, 0.001f, true, 1e-5, 1e-4, false},
+         0.05f, 0.9f, 0.0005f, 0.001f, true, 1e-5, 1e-4, false, false},
         {"784-16-16-10 tanh, u8, Adam, 5 steps",
          {3, {784, 16, 16, 10}, NNXR_NN_TANH, NNXR_NN_LOSS_CE, NNXR_NN_ADAM, 24}, NNXR_NN_U8, 90, 5,
-         0.01f, 0.0f, 0.0f, 0.001f, false, 1e-4, 1e-4, false},
+         0.01f, 0.0f, 0.0f, 0.001f, false, 1e-4, 1e-4, false, false},
         {"5-8-7-3-2 tanh, f32, MSE, SGD, 40 steps",
          {4, {5, 8, 7, 3, 2}, NNXR_NN_TANH, NNXR_NN_LOSS_MSE, NNXR_NN_SGD, 13}, NNXR_NN_F32, 50, 40,
-         0.05f, 0.5f, 0.0f, 0.0f, false, 1e-4, 1e-4, false},
+         0.05f, 0.5f, 0.0f, 0.0f, false, 1e-4, 1e-4, false, false},
         {"784-8-8-10 relu, u8, SGD-momentum, 40 steps",
          {3, {784, 8, 8, 10}, NNXR_NN_RELU, NNXR_NN_LOSS_CE, NNXR_NN_SGD, 32}, NNXR_NN_U8, 300, 40,
-         0.02f, 0.9f, 0.0f, 0.0f, false, 1e-4, 1e-4, false},
+         0.02f, 0.9f, 0.0f, 0.0f, false, 1e-4, 1e-4, false, false},
+        {"784-12-9-7-5 sigmoid, f32, MSE, Adam + L2, batch 13, 12 steps",
+         {4, {784, 12, 9, 7, 5}, NNXR_NN_SIGMOID, NNXR_NN_LOSS_MSE, NNXR_NN_ADAM, 13}, NNXR_NN_F32,
+         70, 12, 0.01f, 0.0f, 0.0f, 0.002f, false, 1e-4, 1e-4, false, false},
+        {"784-16-16-10 relu, u8, mask, SGD-momentum, batch 64, 3 steps (subgroup kernel only)",
+         {3, {784, 16, 16, 10}, NNXR_NN_RELU, NNXR_NN_LOSS_CE, NNXR_NN_SGD, 64}, NNXR_NN_U8, 200,
+         3, 0.05f, 0.9f, 0.0f, 0.0f, true, 1e-4, 1e-4, false, true},
         {"784-8-8-10 relu, u8, SGD-momentum, 600 steps (several dispatches)",
          {3, {784, 8, 8, 10}, NNXR_NN_RELU, NNXR_NN_LOSS_CE, NNXR_NN_SGD, 32}, NNXR_NN_U8, 500, 600,
-         0.01f, 0.9f, 0.0f, 0.0f, false, 1e-4, 1e-3, true},
+         0.01f, 0.9f, 0.0f, 0.0f, false, 1e-4, 1e-3, true, false},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        run(&e, &cases[i], 40 + (uint32_t)i);
+    /* Every case through the workgroup kernel, and through the subgroup kernel where it
+     * applies (CPU devices, inputs a multiple of 16). */
+    bool cpu = nnxr_gpu_get_info(e.gpu)->is_cpu;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (!cases[i].sg_only)
+            run(&e, &cases[i], NNXR_NN_FUSED_WORKGROUP, 40 + (uint32_t)i);
+        if (cpu && cases[i].net.sizes[0] % 16 == 0)
+            run(&e, &cases[i], NNXR_NN_FUSED_SUBGROUP, 40 + (uint32_t)i);
+    }
     nnk_close(&e);
     return check_finish();
 }
