@@ -171,9 +171,16 @@ void opt_update(inout float w, float g, inout float m, inout float v, bool is_we
 #define A1(h) if ((h) < D1) a[0][h] = nn_act(ACT, z1[n * D1 + (h)] + up[h]);
 #define DZ1(h) if ((h) < D1) { gu[h] += dz[h]; dz1own[n * D1 + (h)] = dz[h]; }
 
-// ---- W1 (phase 4): the gradient of this chunk, then its update ---------------------------------
-#define P4_Q(h, q) gw[h][q] = fma(d_, x[q], gw[h][q]);
-#define P4_H(h) if ((h) < D1) { float d_ = dz1[n * D1 + (h)]; N16_2(P4_Q, h) }
+// ---- W1 (phase 4): the gradient of this chunk over samples n .. n+3 at a time (each sum is
+// loaded and stored once per four products when registers run out), then its update
+#define P4_Q(h, q) gw[h][q] = fma(d_[0], x[0][q], fma(d_[1], x[1][q], fma(d_[2], x[2][q], \
+    fma(d_[3], x[3][q], gw[h][q]))));
+#define P4_H(h) if ((h) < D1) { float d_[4]; \
+    d_[0] = dz1[(n) * D1 + (h)]; \
+    d_[1] = n + 1u < BATCH ? dz1[(n + 1u) * D1 + (h)] : 0.0; \
+    d_[2] = n + 2u < BATCH ? dz1[(n + 2u) * D1 + (h)] : 0.0; \
+    d_[3] = n + 3u < BATCH ? dz1[(n + 3u) * D1 + (h)] : 0.0; \
+    N16_2(P4_Q, h) }
 #define GW_ZERO(h, q) gw[h][q] = 0.0;
 #define GW_ZH(h) if ((h) < D1) { N16_2(GW_ZERO, h) }
 #define UP_Q(h, q) opt_update(w1[o0 + (h) * 16u + (q)], gw[h][q], m1[o0 + (h) * 16u + (q)], \
@@ -320,9 +327,12 @@ void main()
             uint c = lane + cl * SGS, o0 = cl * D1 * 16u;
             float gw[16][16];
             N16_1(GW_ZH)
-            [[dont_unroll]] for (uint n = 0u; n < BATCH; n++) {
-                float x[16];
-                load_x16(sidx[n], c, x);
+            [[dont_unroll]] for (uint n = 0u; n < BATCH; n += 4u) {
+                float x[4][16];
+                load_x16(sidx[n], c, x[0]);
+                load_x16(sidx[min(n + 1u, BATCH - 1u)], c, x[1]);
+                load_x16(sidx[min(n + 2u, BATCH - 1u)], c, x[2]);
+                load_x16(sidx[min(n + 3u, BATCH - 1u)], c, x[3]);
                 N16_1(P4_H)
             }
             N16_1(UP_H)
