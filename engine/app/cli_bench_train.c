@@ -380,16 +380,14 @@ static const char *find_python(const bench_opts *o)
     return NULL;
 }
 
-static void run_torch(const char *py, const char *script, const bench_opts *o,
+/* PyTorch's figures for one model, measured right after ours: figures taken minutes apart on
+ * a shared machine drift apart with its load. */
+static void run_torch(const char *py, const char *script, const bench_opts *o, int model,
                       model_result *res)
 {
-    char models[64] = "", cmd[3000];
-    for (int m = 0; m < MODELS; m++)
-        if (o->want[m])
-            snprintf(models + strlen(models), sizeof models - strlen(models), "%s%s",
-                     models[0] ? "," : "", model_names[m]);
-    snprintf(cmd, sizeof cmd, "'%s' '%s' --tsv --models %s --seconds %g", py, script, models,
-             o->seconds);
+    char cmd[3000];
+    snprintf(cmd, sizeof cmd, "'%s' '%s' --tsv --models %s --seconds %g", py, script,
+             model_names[model], o->seconds);
     FILE *f = popen(cmd, "r");
     if (!f)
         return;
@@ -495,6 +493,19 @@ int nnxr_bench_train(int argc, char **argv)
             o.accuracy = false;
         }
     }
+    char script[2048] = "";
+    const char *py = NULL;
+    bool torch = false;
+    if (!o.no_torch) {
+        if (!find_script(&o, script, sizeof script))
+            fprintf(stderr, "nnxr bench train: tests/bench/torch_baseline.py not found (pass "
+                    "--torch-script PATH): no PyTorch baseline\n");
+        else if (!(py = find_python(&o)))
+            fprintf(stderr, "nnxr bench train: no python3 with torch (apt-get install "
+                    "python3-torch, or --python PATH): no PyTorch baseline\n");
+        else
+            torch = true;
+    }
     double peak = gi->is_cpu ? cpu_peak_gflops() : 0;
     model_result res[MODELS];
     memset(res, 0, sizeof res);
@@ -506,6 +517,12 @@ int nnxr_bench_train(int argc, char **argv)
         if (!o.json)
             fprintf(stderr, "nnxr bench train: %s ...\n", model_names[m]);
         bench_model(gpu, nn, m, &data, o.seconds, peak, &res[m]);
+        if (torch) {
+            if (!o.json)
+                fprintf(stderr, "nnxr bench train: %s, PyTorch (%s) ...\n", model_names[m],
+                        script);
+            run_torch(py, script, &o, m, res);
+        }
         if (o.accuracy && (m == 0 || m == 3))
             bench_accuracy(gpu, nn, m, &data, &res[m]);
     }
@@ -513,24 +530,6 @@ int nnxr_bench_train(int argc, char **argv)
     double eval_ms = o.eval ? bench_eval(gpu, nn, &data, true, eval_why, sizeof eval_why) : NAN;
     double eval_full_ms =
         o.eval ? bench_eval(gpu, nn, &data, false, eval_why, sizeof eval_why) : NAN;
-
-    char script[2048] = "";
-    const char *py = NULL;
-    bool torch = false;
-    if (!o.no_torch) {
-        if (!find_script(&o, script, sizeof script))
-            fprintf(stderr, "nnxr bench train: tests/bench/torch_baseline.py not found (pass "
-                    "--torch-script PATH): no PyTorch baseline\n");
-        else if (!(py = find_python(&o)))
-            fprintf(stderr, "nnxr bench train: no python3 with torch (apt-get install "
-                    "python3-torch, or --python PATH): no PyTorch baseline\n");
-        else {
-            if (!o.json)
-                fprintf(stderr, "nnxr bench train: PyTorch baseline (%s) ...\n", script);
-            run_torch(py, script, &o, res);
-            torch = true;
-        }
-    }
 
     if (o.json) {
         printf("{\"benchmark\": \"train\", \"device\": ");

@@ -17,3 +17,7 @@ nnxr_add_script_test(train_run_headless GPU COMMAND python3
   ${NNXR_TEST_SRC}/unit/test_train_run.py --nnxr $<TARGET_FILE:nnxr>
   --out ${NNXR_TEST_OUT}/train_run TIMEOUT 300 LABELS train)
 set_tests_properties(train_run_headless PROPERTIES SKIP_RETURN_CODE 77)
+#   bench_train_json    `nnxr bench train --json` with a stand-in for PyTorch
+nnxr_add_script_test(bench_train_json GPU COMMAND python3
+  ${NNXR_TEST_SRC}/bench/check_train_json.py $<TARGET_FILE:nnxr>
+  ${NNXR_TEST_SRC}/bench/fake_torch_python.sh TIMEOUT 600 LABELS train)
