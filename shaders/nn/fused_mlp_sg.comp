@@ -107,6 +107,38 @@ bool u_is_weight(uint i)
     x[4u * (q)] = v_.x * pc.scale + pc.offset; x[4u * (q) + 1u] = v_.y * pc.scale + pc.offset; \
     x[4u * (q) + 2u] = v_.z * pc.scale + pc.offset; x[4u * (q) + 3u] = v_.w * pc.scale + pc.offset; }
 #define LX_U8(q) x[q] = float((w_[(q) >> 2u] >> (((q) & 3u) * 8u)) & 255u) * pc.scale + pc.offset;
+// The texels of chunk c of sample s, and their 16 inputs normalised.
+struct Raw { uvec4 u; vec4 f[4]; };
+Raw fetch16(uint s, uint c)
+{
+    Raw r;
+    r.u = uvec4(0u);
+    r.f[0] = r.f[1] = r.f[2] = r.f[3] = vec4(0.0);
+    if (XF32) {
+        int t = int((pc.src_off + s * D0 + c * 16u) >> 2u);
+        r.f[0] = texelFetch(src_f32, t);
+        r.f[1] = texelFetch(src_f32, t + 1);
+        r.f[2] = texelFetch(src_f32, t + 2);
+        r.f[3] = texelFetch(src_f32, t + 3);
+    } else {
+        r.u = texelFetch(src_u8, int((pc.src_off * 4u + s * D0 + c * 16u) >> 4u));
+    }
+    return r;
+}
+#define UX_F32(q) x[4u * (q)] = r.f[q].x * pc.scale + pc.offset; \
+    x[4u * (q) + 1u] = r.f[q].y * pc.scale + pc.offset; \
+    x[4u * (q) + 2u] = r.f[q].z * pc.scale + pc.offset; \
+    x[4u * (q) + 3u] = r.f[q].w * pc.scale + pc.offset;
+#define UX_U8(q) x[q] = float((r.u[(q) >> 2u] >> (((q) & 3u) * 8u)) & 255u) * pc.scale + pc.offset;
+void unpack16(Raw r, out float x[16])
+{
+    if (XF32) {
+        UX_F32(0u) UX_F32(1u) UX_F32(2u) UX_F32(3u)
+    } else {
+        N16_1(UX_U8)
+    }
+}
+
 void load_x16(uint s, uint c, out float x[16])
 {
     if (XF32) {
@@ -139,8 +171,8 @@ void opt_update(inout float w, float g, inout float m, inout float v, bool is_we
 // ---- layer 1 (phase 2): sample j of the tile against this chunk's 16 inputs of unit h
 #define P2_Q(j, h, q) acc[j][h] = fma(x[q], w1[o0 + (h) * 16u + (q)], acc[j][h]);
 #define P2_H(j, h) if ((h) < D1) { N16_3(P2_Q, j, h) }
-#define P2_J(j) if ((j) < NGRP) { float x[16]; load_x16(sidx[min(g0 + (j), BATCH - 1u)], c, x); \
-    N16_2(P2_H, j) }
+#define P2_FETCH(j) if ((j) < NGRP) raw[j] = fetch16(sidx[min(g0 + (j), BATCH - 1u)], c);
+#define P2_J(j) if ((j) < NGRP) { float x[16]; unpack16(raw[j], x); N16_2(P2_H, j) }
 #define P2_ZERO(j, h) acc[j][h] = 0.0;
 #define P2_SUM(j, h) if ((j) < NGRP && (h) < D1) { float z_ = subgroupAdd(acc[j][h]); \
     if (g0 + (j) < BATCH) z1[(g0 + (j)) * D1 + (h)] = z_; }
@@ -260,6 +292,11 @@ void main()
             N16_2(P2_ZERO, 4u) N16_2(P2_ZERO, 5u) N16_2(P2_ZERO, 6u) N16_2(P2_ZERO, 7u)
             [[dont_unroll]] for (uint cl = 0u; cl < chunks; cl++) {
                 uint c = lane + cl * SGS, o0 = cl * D1 * 16u;
+                // All the tile's fetches first: a random batch misses the cache, and misses
+                // issued together overlap (each fetch followed by its products did not).
+                Raw raw[8];
+                P2_FETCH(0u) P2_FETCH(1u) P2_FETCH(2u) P2_FETCH(3u)
+                P2_FETCH(4u) P2_FETCH(5u) P2_FETCH(6u) P2_FETCH(7u)
                 P2_J(0u) P2_J(1u) P2_J(2u) P2_J(3u) P2_J(4u) P2_J(5u) P2_J(6u) P2_J(7u)
             }
             N16_2(P2_SUM, 0u) N16_2(P2_SUM, 1u) N16_2(P2_SUM, 2u) N16_2(P2_SUM, 3u)
