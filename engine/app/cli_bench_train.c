@@ -70,7 +70,8 @@ static int usage(FILE *f, int code)
             "\n"
             "options:\n"
             "  --models LIST       some of mlp,tiny,vae,cnn (default all)\n"
-            "  --seconds S         measuring time per model (default 3)\n"
+            "  --seconds S         length of each of the 3 measuring windows per model, the best\n"
+            "                      kept (default 3; PyTorch keeps the best of its 3 settings)\n"
             "  --accuracy          also train mlp 3 epochs and cnn 1 epoch on Fashion-MNIST and\n"
             "                      report test accuracy (minutes on a CPU device)\n"
             "  --no-eval           skip the evaluation timing\n"
@@ -216,6 +217,8 @@ static double cpu_peak_gflops(void)
     return cores && mhz > 0 ? cores * mhz * 1e-3 * 32.0 : 0;
 }
 
+#define BENCH_WINDOWS 3
+
 static void bench_model(nnxr_gpu *gpu, nnxr_nn *nn, int m, const nnxr_train_data *data,
                         double seconds, double peak, model_result *r)
 {
@@ -239,16 +242,23 @@ static void bench_model(nnxr_gpu *gpu, nnxr_nn *nn, int m, const nnxr_train_data
             break;
         n *= 2;
     }
-    uint64_t steps = 0;
-    double t0 = now_s(), dt = 0;
-    while (ok && dt < seconds) {
-        nnxr_train_report rep;
-        ok = nnxr_trainer_steps(t, n, &rep, &err);
-        steps += rep.steps;
-        dt = now_s() - t0;
-        if (ok && rep.diverged)
-            ok = nnxr_fail(&err, "training diverged (NaN or Inf): the figures would be of "
-                           "restored weights");
+    /* The best of BENCH_WINDOWS windows of `seconds`: PyTorch's baseline keeps the best of
+     * its thread settings, each measured as long, and a shared machine's load comes and goes. */
+    double best = 0;
+    for (int w = 0; ok && w < BENCH_WINDOWS; w++) {
+        uint64_t steps = 0;
+        double t0 = now_s(), dt = 0;
+        while (ok && dt < seconds) {
+            nnxr_train_report rep;
+            ok = nnxr_trainer_steps(t, n, &rep, &err);
+            steps += rep.steps;
+            dt = now_s() - t0;
+            if (ok && rep.diverged)
+                ok = nnxr_fail(&err, "training diverged (NaN or Inf): the figures would be of "
+                               "restored weights");
+        }
+        if (ok && steps / dt > best)
+            best = steps / dt;
     }
     if (!ok) {
         snprintf(r->error, sizeof r->error, "%s", err.message);
@@ -258,7 +268,7 @@ static void bench_model(nnxr_gpu *gpu, nnxr_nn *nn, int m, const nnxr_train_data
     const nnxr_model *model = nnxr_trainer_model(t);
     double flops_step = 6.0 * nnxr_model_forward_macs(model) * c.batch;
     r->ran = true;
-    r->steps_s = steps / dt;
+    r->steps_s = best;
     r->samples_s = r->steps_s * c.batch;
     r->ms_step = 1e3 / r->steps_s;
     r->gflops = r->steps_s * flops_step * 1e-9;
@@ -536,8 +546,9 @@ int nnxr_bench_train(int argc, char **argv)
         json_str(gi->properties.deviceName);
         printf(", \"device_type\": \"%s\", \"gemm_config\": ", gi->is_cpu ? "cpu" : "gpu");
         json_str(nnxr_nn_gemm_config(nn));
-        printf(", \"data\": \"%s\", \"seconds_per_model\": %g, \"peak_gflops_estimate\": ",
-               fashion ? "fashion-mnist" : "synthetic", o.seconds);
+        printf(", \"data\": \"%s\", \"seconds_per_window\": %g, \"windows_per_model\": %d, "
+               "\"peak_gflops_estimate\": ", fashion ? "fashion-mnist" : "synthetic", o.seconds,
+               BENCH_WINDOWS);
         json_num(peak > 0 ? peak : NAN);
         printf(", \"units\": {\"samples_per_s\": \"samples/s\", \"steps_per_s\": \"steps/s\", "
                "\"gflops\": \"GFLOP/s (6 x multiply-adds of a forward x batch per step)\", "
@@ -591,9 +602,9 @@ int nnxr_bench_train(int argc, char **argv)
         json_num(eval_full_ms);
         printf(", \"torch\": %s}\n", torch ? "true" : "false");
     } else {
-        printf("nnxr bench train on %s (%s, GEMM %s), %s data, %.1f s per model\n",
-               gi->properties.deviceName, gi->is_cpu ? "cpu" : "gpu", nnxr_nn_gemm_config(nn),
-               fashion ? "Fashion-MNIST" : "synthetic", o.seconds);
+        printf("nnxr bench train on %s (%s, GEMM %s), %s data, best of %d windows of %.1f s "
+               "per model\n", gi->properties.deviceName, gi->is_cpu ? "cpu" : "gpu", nnxr_nn_gemm_config(nn),
+               fashion ? "Fashion-MNIST" : "synthetic", BENCH_WINDOWS, o.seconds);
         if (peak > 0)
             printf("estimated fp32 peak %.0f GFLOP/s (cores x clock x 32)\n", peak);
         printf("%-5s %5s %11s %9s %8s %8s %7s %6s %11s %7s\n", "model", "batch", "samples/s",

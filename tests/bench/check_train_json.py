@@ -27,6 +27,7 @@ def main():
     assert doc["device"] and doc["device_type"] in ("cpu", "gpu"), doc
     assert "samples_per_s" in doc["units"], doc["units"]
     assert doc["torch"] is True, doc
+    assert doc["windows_per_model"] == 3 and doc["seconds_per_window"] == 0.3, doc
     # One call per model, in the order measured (mlp comes first in the bench's order).
     assert calls == ["mlp", "tiny"], calls
     models = doc["models"]
