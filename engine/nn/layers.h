@@ -491,14 +491,14 @@ typedef struct nnxr_nn_fused_args {
  *  - regularisation (hparams.l1/l2) applies to every weight matrix and no bias, exactly ref's
  *    rule; weight_bits is not read;
  *  - limits (nnxr_nn_fused_mlp_supported says which one failed): 2..4 layers, widths <= 32,
- *    inputs <= 4096, batch <= 64, shared memory (784-8-8-10 fits batch 64, 784-16-16-10
- *    up to batch 32);
+ *    inputs <= 4096, batch <= 64; the workgroup kernel's shared memory (784-8-8-10 fits batch
+ *    64, 784-16-16-10 up to batch 32); the subgroup kernel's widths <= 16 and W1 slice;
  *  - one pipeline per network shape (kept in the nnxr_nn, at most 16 shapes); on lavapipe its
  *    first use JIT-compiles for several seconds (Mesa's disk cache keeps it for later runs);
  *  - measured on lavapipe (Zen 5, 2 cores; `nnxr bench train --models tiny`): 784-8-8-10
  *    batch 32 SGD, the workgroup kernel ~0.9 ms per step (one core; per-lane loads and
- *    stores of W1, its state and the pixels, barriers); see fused_mlp_sg.comp for the
- *    subgroup kernel, which keeps W1 in private memory for the whole dispatch. */
+ *    stores of W1, its state and the pixels, barriers), the subgroup kernel ~0.11 ms (W1 in
+ *    private memory for the whole dispatch; see fused_mlp_sg.comp). */
 bool nnxr_nn_fused_mlp_steps(nnxr_nn_tape *tape, const nnxr_nn_fused_args *a,
                              nnxr_error *err);
 

@@ -8,7 +8,7 @@
 // subgroup operations, and private arrays cost a gather or scatter at a dynamic index, a
 // plain vector load or store at a constant one. Measured on lavapipe (Zen 5): a vec4
 // storage-buffer load costs ~5x a texel fetch and ~20x a dynamic private-array read.
-// 784-8-8-10 batch 32 SGD: 0.12-0.13 ms a step (the workgroup kernel: 0.9 ms).
+// 784-8-8-10 batch 32 SGD: ~0.11 ms a step (the workgroup kernel: 0.9 ms).
 //
 // Lane L owns the 16-input chunks c = L, L + SGS, L + 2 SGS, ... of layer 1: its slice of W1
 // and of the optimizer state live in its private arrays (loaded at the start of the dispatch,
