@@ -162,18 +162,16 @@ bool nnxr_kernel_create_typed(nnxr_gpu *gpu, const nnxr_kernel_desc *d,
                              name, i, (int)kd.format,
                              kd.type == NNXR_SLOT_UNIFORM_TEXEL ? "uniform" : "storage");
     }
-    if (count_of[NNXR_SLOT_UNIFORM] > lim->maxPerStageDescriptorUniformBuffers)
-        return nnxr_fail(err, "kernel \"%s\": %u uniform buffers (at most %u here)", name,
-                         count_of[NNXR_SLOT_UNIFORM], lim->maxPerStageDescriptorUniformBuffers);
-    if (count_of[NNXR_SLOT_STORAGE] > lim->maxPerStageDescriptorStorageBuffers)
-        return nnxr_fail(err, "kernel \"%s\": %u storage buffers (at most %u here)", name,
-                         count_of[NNXR_SLOT_STORAGE], lim->maxPerStageDescriptorStorageBuffers);
-    if (count_of[NNXR_SLOT_UNIFORM_TEXEL] > lim->maxPerStageDescriptorSampledImages)
-        return nnxr_fail(err, "kernel \"%s\": %u uniform texel buffers (at most %u here)", name,
-                         count_of[NNXR_SLOT_UNIFORM_TEXEL], lim->maxPerStageDescriptorSampledImages);
-    if (count_of[NNXR_SLOT_STORAGE_TEXEL] > lim->maxPerStageDescriptorStorageImages)
-        return nnxr_fail(err, "kernel \"%s\": %u storage texel buffers (at most %u here)", name,
-                         count_of[NNXR_SLOT_STORAGE_TEXEL], lim->maxPerStageDescriptorStorageImages);
+    const uint32_t most[4] = {lim->maxPerStageDescriptorStorageBuffers,
+                              lim->maxPerStageDescriptorUniformBuffers,
+                              lim->maxPerStageDescriptorSampledImages,
+                              lim->maxPerStageDescriptorStorageImages};
+    static const char *const what[4] = {"storage buffers", "uniform buffers",
+                                        "uniform texel buffers", "storage texel buffers"};
+    for (int t = 0; t < 4; t++)
+        if (count_of[t] > most[t])
+            return nnxr_fail(err, "kernel \"%s\": %u %s (at most %u here)", name, count_of[t],
+                             what[t], most[t]);
     if (d->push_size % 4 || d->push_size > lim->maxPushConstantsSize)
         return nnxr_fail(err, "kernel \"%s\": push constants of %u bytes (expected a multiple "
                               "of 4, at most maxPushConstantsSize = %u)",

@@ -196,6 +196,52 @@ bool nnxr_nn_fused_mlp_supported(const nnxr_nn *nn, const nnxr_nn_mlp_desc *d, c
            sg_shape_of(nn, d, NNXR_NN_U8, NNXR_NN_U8, &f, NULL, 0);
 }
 
+/* The pipeline of a kernel shape (sg: fused_mlp_sg.comp), from the cache or made and cached;
+ * v holds the specialization values, the first spec_count of them used. */
+static bool fused_cached(nnxr_nn *nn, bool sg, const uint32_t v[NN_FUSED_SPECS],
+                         uint32_t spec_count, const fused_shape *f, nnxr_kernel **out,
+                         nnxr_error *err)
+{
+    for (uint32_t i = 0; i < nn->fused_count; i++)
+        if (nn->fused[i].sg == sg &&
+            memcmp(nn->fused[i].specs, v, sizeof nn->fused[i].specs) == 0) {
+            *out = nn->fused[i].kernel;
+            return true;
+        }
+    /* (Forgetting the oldest shape would need to know it is in no recording: refuse instead.) */
+    if (nn->fused_count == NN_FUSED_CACHE)
+        return nnxr_fail(err, "nnxr_nn_fused_mlp_steps: more than %d network shapes",
+                         NN_FUSED_CACHE);
+    nnxr_spec_constant specs[NN_FUSED_SPECS];
+    for (uint32_t i = 0; i < spec_count; i++)
+        specs[i] = nnxr_spec_u32(i, v[i]);
+    const char *shader = sg ? "nn/fused_mlp_sg.comp" : "nn/fused_mlp.comp";
+    char name[64];
+    snprintf(name, sizeof name, "%s %u-%u-%u-%u b%u", shader, f->d[0], f->d[1], f->d[2], f->d[3],
+             f->batch);
+    /* Bindings: params, state1, state2, hparams, then the data and outputs (fused_mlp*.comp);
+     * the subgroup kernel reads its inputs through two texel views of the data instead. */
+    nnxr_kernel_desc d = {.name = name,
+                          .shader = shader,
+                          .buffer_count = sg ? 11 : 10,
+                          .written_mask = 7u | (sg ? 1u << 8 : 1u << 9),
+                          .push_size = sizeof(nn_fused_push),
+                          .specs = specs,
+                          .spec_count = spec_count};
+    nnxr_slot_kind kinds[11] = {{0}};
+    kinds[9] = (nnxr_slot_kind){NNXR_SLOT_UNIFORM_TEXEL, VK_FORMAT_R32G32B32A32_UINT};
+    kinds[10] = (nnxr_slot_kind){NNXR_SLOT_UNIFORM_TEXEL, VK_FORMAT_R32G32B32A32_SFLOAT};
+    nnxr_kernel *k;
+    if (!nnxr_kernel_create_typed(nn->gpu, &d, sg ? kinds : NULL, &k, err))
+        return nnxr_fail_prefix(err, "nnxr_nn_fused_mlp_steps");
+    nn_fused_kernel *e = &nn->fused[nn->fused_count++];
+    e->sg = sg;
+    memcpy(e->specs, v, sizeof e->specs);
+    e->kernel = k;
+    *out = k;
+    return true;
+}
+
 static bool fused_kernel(nnxr_nn *nn, const fused_shape *f, bool vec_w, bool vec_x,
                          nnxr_kernel **out, nnxr_error *err)
 {
@@ -206,82 +252,16 @@ static bool fused_kernel(nnxr_nn *nn, const fused_shape *f, bool vec_w, bool vec
         f->g_w[2],   f->g_b[2],   f->g_w[3],   f->g_b[3],   f->g_w[4],   f->g_b[4],
         f->ngrp,     vec_w,       vec_x,
     };
-    for (uint32_t i = 0; i < nn->fused_count; i++)
-        if (!nn->fused[i].sg && memcmp(nn->fused[i].specs, v, sizeof v) == 0) {
-            *out = nn->fused[i].kernel;
-            return true;
-        }
-    if (nn->fused_count == NN_FUSED_CACHE) {
-        /* Forget the oldest shape (its pipeline may still be in a recording: keep it simple
-         * and refuse instead). */
-        return nnxr_fail(err, "nnxr_nn_fused_mlp_steps: more than %d network shapes",
-                         NN_FUSED_CACHE);
-    }
-    nnxr_spec_constant specs[NN_FUSED_SPECS];
-    for (uint32_t i = 0; i < NN_FUSED_SPECS; i++)
-        specs[i] = nnxr_spec_u32(i, v[i]);
-    char name[64];
-    snprintf(name, sizeof name, "nn/fused_mlp.comp %u-%u-%u-%u b%u", f->d[0], f->d[1], f->d[2],
-             f->d[3], f->batch);
-    nnxr_kernel_desc d = {.name = name,
-                          .shader = "nn/fused_mlp.comp",
-                          .buffer_count = 10,
-                          .written_mask = (1u << 0) | (1u << 1) | (1u << 2) | (1u << 9),
-                          .push_size = sizeof(nn_fused_push),
-                          .specs = specs,
-                          .spec_count = NN_FUSED_SPECS};
-    nnxr_kernel *k;
-    if (!nnxr_kernel_create(nn->gpu, &d, &k, err))
-        return nnxr_fail_prefix(err, "nnxr_nn_fused_mlp_steps");
-    nn->fused[nn->fused_count].sg = false;
-    memcpy(nn->fused[nn->fused_count].specs, v, sizeof v);
-    nn->fused[nn->fused_count].kernel = k;
-    nn->fused_count++;
-    *out = k;
-    return true;
+    return fused_cached(nn, false, v, NN_FUSED_SPECS, f, out, err);
 }
-
-#define SG_SPECS 16
 
 static bool sg_kernel(nnxr_nn *nn, const fused_shape *f, nnxr_kernel **out, nnxr_error *err)
 {
     uint32_t v[NN_FUSED_SPECS] = {
-        f->wg,  f->nl,    f->d[0],      f->d[1], f->d[2],  f->d[3], f->d[4],  f->batch, f->act,
-        f->loss, f->opt,  f->xf32,      f->label_i32, f->nu, f->cpl, f->ngrp,
+        f->wg,   f->nl,  f->d[0], f->d[1],      f->d[2], f->d[3], f->d[4], f->batch,
+        f->act,  f->loss, f->opt, f->xf32,      f->label_i32, f->nu, f->cpl, f->ngrp,
     };
-    for (uint32_t i = 0; i < nn->fused_count; i++)
-        if (nn->fused[i].sg && memcmp(nn->fused[i].specs, v, sizeof v) == 0) {
-            *out = nn->fused[i].kernel;
-            return true;
-        }
-    if (nn->fused_count == NN_FUSED_CACHE)
-        return nnxr_fail(err, "nnxr_nn_fused_mlp_steps: more than %d network shapes",
-                         NN_FUSED_CACHE);
-    nnxr_spec_constant specs[SG_SPECS];
-    for (uint32_t i = 0; i < SG_SPECS; i++)
-        specs[i] = nnxr_spec_u32(i, v[i]);
-    char name[64];
-    snprintf(name, sizeof name, "nn/fused_mlp_sg.comp %u-%u-%u-%u b%u", f->d[0], f->d[1],
-             f->d[2], f->d[3], f->batch);
-    nnxr_kernel_desc d = {.name = name,
-                          .shader = "nn/fused_mlp_sg.comp",
-                          .buffer_count = 11,
-                          .written_mask = (1u << 0) | (1u << 1) | (1u << 2) | (1u << 8),
-                          .push_size = sizeof(nn_fused_push),
-                          .specs = specs,
-                          .spec_count = SG_SPECS};
-    nnxr_slot_kind kinds[11] = {{0}};
-    kinds[9] = (nnxr_slot_kind){NNXR_SLOT_UNIFORM_TEXEL, VK_FORMAT_R32G32B32A32_UINT};
-    kinds[10] = (nnxr_slot_kind){NNXR_SLOT_UNIFORM_TEXEL, VK_FORMAT_R32G32B32A32_SFLOAT};
-    nnxr_kernel *k;
-    if (!nnxr_kernel_create_typed(nn->gpu, &d, kinds, &k, err))
-        return nnxr_fail_prefix(err, "nnxr_nn_fused_mlp_steps");
-    nn->fused[nn->fused_count].sg = true;
-    memcpy(nn->fused[nn->fused_count].specs, v, sizeof v);
-    nn->fused[nn->fused_count].kernel = k;
-    nn->fused_count++;
-    *out = k;
-    return true;
+    return fused_cached(nn, true, v, 16, f, out, err);
 }
 
 static uint64_t mlp_params(const nnxr_nn_mlp_desc *d)

@@ -219,6 +219,19 @@ static void subranges_and_transfers(nnxr_gpu *gpu)
     nnxr_buffer_destroy(gpu, back);
 }
 
+/* Records one dispatch of k over n invocations (64 a workgroup, push constant n), runs it and
+ * waits. */
+static void run_once(nnxr_gpu *gpu, nnxr_kernel *k, nnxr_binding *b, uint32_t n)
+{
+    nnxr_recorder *rec = NULL;
+    TG_OK(nnxr_recorder_create(gpu, 0, &rec, &e_));
+    TG_OK(nnxr_recorder_begin(rec, &e_));
+    TG_OK(nnxr_recorder_dispatch(rec, k, b, &n, 4, (n + 63) / 64, 1, 1, &e_));
+    TG_OK(nnxr_recorder_run(rec, &e_));
+    TG_OK(nnxr_recorder_wait(rec, &e_));
+    nnxr_recorder_destroy(rec);
+}
+
 /* Kernels with uniform-buffer bindings: what is refused, and a window at an offset reads
  * exactly [offset, offset + range). */
 static void uniform_windows(nnxr_gpu *gpu)
@@ -270,13 +283,7 @@ static void uniform_windows(nnxr_gpu *gpu)
     if (off % align == 0) {
         nnxr_buffer_slot ok[2] = {{vecs, off, win * 16u}, {out, 0, 0}};
         TG_OK(nnxr_binding_create(gpu, k, ok, 2, &b, &e_));
-        nnxr_recorder *rec = NULL;
-        TG_OK(nnxr_recorder_create(gpu, 0, &rec, &e_));
-        TG_OK(nnxr_recorder_begin(rec, &e_));
-        TG_OK(nnxr_recorder_dispatch(rec, k, b, &n, 4, (n + 63) / 64, 1, 1, &e_));
-        TG_OK(nnxr_recorder_run(rec, &e_));
-        TG_OK(nnxr_recorder_wait(rec, &e_));
-        nnxr_recorder_destroy(rec);
+        run_once(gpu, k, b, n);
         TG_OK(nnxr_buffer_readback(gpu, out, 0, got, n * 4u, &e_));
         uint32_t wrong = 0;
         for (uint32_t i = 0; i < n; i++) {
@@ -353,13 +360,7 @@ static void texel_views(nnxr_gpu *gpu)
 
     nnxr_buffer_slot ok[3] = {{bb, guard, n}, {vb, guard, 16 * n}, {out, 0, 0}};
     TG_OK(nnxr_binding_create(gpu, k, ok, 3, &b, &e_));
-    nnxr_recorder *rec = NULL;
-    TG_OK(nnxr_recorder_create(gpu, 0, &rec, &e_));
-    TG_OK(nnxr_recorder_begin(rec, &e_));
-    TG_OK(nnxr_recorder_dispatch(rec, k, b, &n, 4, (n + 63) / 64, 1, 1, &e_));
-    TG_OK(nnxr_recorder_run(rec, &e_));
-    TG_OK(nnxr_recorder_wait(rec, &e_));
-    nnxr_recorder_destroy(rec);
+    run_once(gpu, k, b, n);
     TG_OK(nnxr_buffer_readback(gpu, out, 0, got, 4 * n, &e_));
     TG_OK(nnxr_buffer_readback(gpu, vb, 0, after, guard + 16 * n + guard, &e_));
     uint32_t wrong = 0, moved = 0;
