@@ -24,7 +24,7 @@ typedef struct fused_shape {
 } fused_shape;
 
 /* Private floats per lane the subgroup kernel may keep for W1's slice (each of W1, its delta
- * or m, and v): 784 x 32 inputs on lavapipe's 8 lanes is 3,136. */
+ * or m, and v): 784 inputs x 16 units on lavapipe's 8 lanes is 1,792. */
 #define SG_MAX_SLICE 4096u
 
 static bool why(char *buf, size_t size, const char *fmt, ...)
@@ -130,7 +130,8 @@ static bool fused_shape_of(const nnxr_nn *nn, const nnxr_nn_mlp_desc *d, nnxr_nn
 }
 
 /* The subgroup kernel's shape, from the workgroup kernel's checks of the network (done first,
- * except shared memory, which it does not use); false with the reason when it does not fit. */
+ * except shared memory, which it does not use, and whose check comes after the shape is
+ * filled in); false with the reason when it does not fit. */
 static bool sg_shape_of(const nnxr_nn *nn, const nnxr_nn_mlp_desc *d, nnxr_nn_format format,
                         nnxr_nn_format label_format, fused_shape *f, char *w, size_t ws)
 {
