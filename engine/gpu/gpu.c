@@ -547,7 +547,10 @@ bool nnxr_gpu_create(const nnxr_gpu_options *options, nnxr_gpu **out, nnxr_error
     in->memory = rep.memory;
     in->max_memory_allocation_size = rep.max_memory_allocation_size;
     in->subgroup_size = rep.subgroup.subgroupSize;
-    in->subgroup_operations = rep.subgroup.supportedOperations;
+    /* Our subgroup operations all run in compute shaders. */
+    in->subgroup_operations = rep.subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT
+                                  ? rep.subgroup.supportedOperations
+                                  : 0;
     in->is_cpu = rep.properties.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
     in->timestamp_valid_bits = rep.timestamp_valid_bits;
     in->timestamp_period_ns = rep.properties.limits.timestampPeriod;

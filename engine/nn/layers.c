@@ -70,10 +70,17 @@ typedef struct kernel_info {
     uint32_t buffers;
     uint32_t written;
     uint32_t push;
+    const nnxr_slot_kind *kinds; /* NULL: every slot a storage buffer */
 } kernel_info;
 
+/* gemm_cpu.comp: A, B, C, bias, aux, col_sum, and B again as a texel view. */
+static const nnxr_slot_kind gemm_cpu_kinds[7] = {
+    [6] = {NNXR_SLOT_UNIFORM_TEXEL, VK_FORMAT_R32G32B32A32_SFLOAT},
+};
+
 static const kernel_info kernel_infos[NN_K_COUNT] = {
-    [NN_K_GEMM_CPU] = {"nn/gemm_cpu.comp", 6, (1u << 2) | (1u << 5), sizeof(nn_gemm_push)},
+    [NN_K_GEMM_CPU] = {"nn/gemm_cpu.comp", 7, (1u << 2) | (1u << 5), sizeof(nn_gemm_push),
+                       gemm_cpu_kinds},
     [NN_K_GEMM_GPU] = {"nn/gemm_gpu.comp", 6, (1u << 2) | (1u << 5), sizeof(nn_gemm_push)},
     [NN_K_IM2COL] = {"nn/im2col.comp", 2, 1u << 1, sizeof(nn_conv_push)},
     [NN_K_COL2IM] = {"nn/col2im.comp", 3, 1u << 1, sizeof(nn_conv_push)},
@@ -105,7 +112,7 @@ static uint32_t kernel_specs(const nnxr_nn *nn, nn_kernel_id id, uint32_t varian
     uint32_t n = 0;
     switch (id) {
     case NN_K_GEMM_CPU: {
-        uint32_t trans = variant / 4u, rm, cn;
+        uint32_t trans = (variant / 8u) & 3u, rm, cn;
         nn_gemm_cpu_tile(g, variant, &rm, &cn);
         s[n++] = nnxr_spec_u32(0, g->wg);
         s[n++] = nnxr_spec_u32(1, rm);
@@ -114,6 +121,10 @@ static uint32_t kernel_specs(const nnxr_nn *nn, nn_kernel_id id, uint32_t varian
         s[n++] = nnxr_spec_u32(4, trans == 1u);
         s[n++] = nnxr_spec_u32(5, (variant >> 1) & 1u);
         s[n++] = nnxr_spec_u32(6, variant & 1u);
+        s[n++] = nnxr_spec_u32(7, (variant >> 2) & 1u);
+        s[n++] = nnxr_spec_u32(8, nn->gemm_share);
+        s[n++] = nnxr_spec_u32(9, variant >> NN_GEMM_CPU_EPI_SHIFT);
+        s[n++] = nnxr_spec_u32(10, (variant & NN_GEMM_CPU_CVEC) != 0u);
         break;
     }
     case NN_K_GEMM_GPU:
@@ -133,9 +144,30 @@ static uint32_t kernel_specs(const nnxr_nn *nn, nn_kernel_id id, uint32_t varian
 bool nn_kernel_get(nnxr_nn *nn, nn_kernel_id id, uint32_t variant, nnxr_kernel **out,
                    nnxr_error *err)
 {
-    if ((unsigned)id >= NN_K_COUNT || variant >= NN_MAX_VARIANTS)
+    if ((unsigned)id >= NN_K_COUNT || (variant >= NN_MAX_VARIANTS && id != NN_K_GEMM_CPU))
         return nnxr_fail(err, "nn: no kernel %d variant %u", (int)id, variant);
-    if (!nn->kernels[id][variant]) {
+    nnxr_kernel **slot;
+    if (id == NN_K_GEMM_CPU) {
+        slot = NULL;
+        for (uint32_t i = 0; i < nn->gemm_cpu_count && !slot; i++)
+            if (nn->gemm_cpu[i].key == variant)
+                slot = &nn->gemm_cpu[i].kernel;
+        if (!slot) {
+            if (nn->gemm_cpu_count == nn->gemm_cpu_cap) {
+                uint32_t cap = nn->gemm_cpu_cap ? nn->gemm_cpu_cap * 2 : 16;
+                struct nn_keyed_kernel *k = realloc(nn->gemm_cpu, cap * sizeof *k);
+                if (!k)
+                    return nnxr_fail(err, "nn: out of memory");
+                nn->gemm_cpu = k;
+                nn->gemm_cpu_cap = cap;
+            }
+            nn->gemm_cpu[nn->gemm_cpu_count] = (struct nn_keyed_kernel){variant, NULL};
+            slot = &nn->gemm_cpu[nn->gemm_cpu_count].kernel;
+        }
+    } else {
+        slot = &nn->kernels[id][variant];
+    }
+    if (!*slot) {
         const kernel_info *ki = &kernel_infos[id];
         nnxr_spec_constant specs[16];
         uint32_t ns = kernel_specs(nn, id, variant, specs);
@@ -148,10 +180,12 @@ bool nn_kernel_get(nnxr_nn *nn, nn_kernel_id id, uint32_t variant, nnxr_kernel *
                               .push_size = ki->push,
                               .specs = ns ? specs : NULL,
                               .spec_count = ns};
-        if (!nnxr_kernel_create(nn->gpu, &d, &nn->kernels[id][variant], err))
+        if (!nnxr_kernel_create_typed(nn->gpu, &d, ki->kinds, slot, err))
             return nnxr_fail_prefix(err, "nn");
+        if (id == NN_K_GEMM_CPU)
+            nn->gemm_cpu_count++;
     }
-    *out = nn->kernels[id][variant];
+    *out = *slot;
     return true;
 }
 
@@ -183,6 +217,14 @@ bool nnxr_nn_create(nnxr_gpu *gpu, const nnxr_nn_options *options, nnxr_nn **out
     nn->gpu = gpu;
     nn->info = info;
     nn->gemm_config = config;
+    nn->gemm_texel = !o.gemm_plain_loads;
+    /* Sharing A's loads across a subgroup needs shuffles, whole subgroups in a workgroup and
+     * a subgroup size dividing the register block's rows (multiples of 8). */
+    VkSubgroupFeatureFlags share = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_SHUFFLE_BIT;
+    uint32_t sgs = info->subgroup_size;
+    if (!o.gemm_plain_loads && (info->subgroup_operations & share) == share && sgs >= 1 &&
+        8 % sgs == 0 && nn_gemm_configs[config].wg % sgs == 0)
+        nn->gemm_share = sgs;
     /* Ranges start where both storage and texel-buffer views may (fused_mlp_sg.comp reads its
      * data through a texel view of the same range); both alignments are powers of two. */
     nn->align = info->properties.limits.minStorageBufferOffsetAlignment;
@@ -207,6 +249,9 @@ void nnxr_nn_destroy(nnxr_nn *nn)
     for (uint32_t i = 0; i < NN_K_COUNT; i++)
         for (uint32_t v = 0; v < NN_MAX_VARIANTS; v++)
             nnxr_kernel_destroy(nn->gpu, nn->kernels[i][v]);
+    for (uint32_t i = 0; i < nn->gemm_cpu_count; i++)
+        nnxr_kernel_destroy(nn->gpu, nn->gemm_cpu[i].kernel);
+    free(nn->gemm_cpu);
     for (uint32_t i = 0; i < nn->fused_count; i++)
         nnxr_kernel_destroy(nn->gpu, nn->fused[i].kernel);
     nnxr_buffer_destroy(nn->gpu, nn->dummy);

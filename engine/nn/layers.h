@@ -140,6 +140,10 @@ typedef struct nnxr_nn_options {
      * below nnxr_nn_gemm_config_count(). NOTE: 0 is a valid config: initialise the struct
      * with nnxr_nn_options_default(). */
     int gemm_config;
+    /* CPU GEMM kernel: every lane loads its A operand itself (not shared across the subgroup
+     * by shuffles) and B from the storage buffer (not through a texel view): the plain
+     * kernel, for tests of that path and for benchmarks to compare against. */
+    bool gemm_plain_loads;
 } nnxr_nn_options;
 
 nnxr_nn_options nnxr_nn_options_default(void);

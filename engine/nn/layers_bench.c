@@ -178,11 +178,19 @@ bool nnxr_nn_bench_gemm(nnxr_gpu *gpu, const uint32_t *sizes, uint32_t size_coun
                 r->gflops = 2.0 * n * n * n / (cms * 1e6);
                 r->cpu_ms = ucms;
             }
-            for (uint32_t ci = 0; ci < nn_gemm_config_total && ok; ci++) {
+            /* Every configuration, and the CPU default once more with plain loads (A not
+             * shared across the subgroup, B not through a texel view) to show what those
+             * are worth in the same run. */
+            for (uint32_t pass = 0; pass <= nn_gemm_config_total && ok; pass++) {
+                bool plain = pass == nn_gemm_config_total;
+                uint32_t ci = plain ? 0 : pass;
                 if (nn_gemm_configs[ci].cpu && !info->shader_int64)
+                    continue;
+                if (plain && !nn_gemm_configs[ci].cpu)
                     continue;
                 nnxr_nn_options o = nnxr_nn_options_default();
                 o.gemm_config = (int)ci;
+                o.gemm_plain_loads = plain;
                 nnxr_nn *nnk = NULL;
                 ok = nnxr_nn_create(gpu, &o, &nnk, err);
                 /* One GEMM first (JIT, warm-up) to size the repetitions to ~1/3 s. */
@@ -196,7 +204,8 @@ bool nnxr_nn_bench_gemm(nnxr_gpu *gpu, const uint32_t *sizes, uint32_t size_coun
                 if (ok && *row_count < max_rows) {
                     nnxr_nn_bench_row *row = &rows[(*row_count)++];
                     memset(row, 0, sizeof *row);
-                    snprintf(row->config, sizeof row->config, "%s", nn_gemm_configs[ci].name);
+                    snprintf(row->config, sizeof row->config, "%s%s", nn_gemm_configs[ci].name,
+                             plain ? " plain" : "");
                     row->m = row->n = row->k = n;
                     row->trans_a = ta;
                     row->trans_b = tb;

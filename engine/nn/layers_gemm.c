@@ -38,6 +38,75 @@ typedef struct gemm_op {
 
 static uint32_t act_bits(nnxr_nn_act a) { return (uint32_t)a & 3u; }
 
+/* Whether argument b's bound range (from its aligned-down start, as nn_bind binds it) fits
+ * in one RGBA32F texel view. */
+static bool gemm_texel_fits(const nnxr_nn *nn, const nn_arg *b)
+{
+    uint64_t lead = b->mem.offset % nn->align;
+    uint64_t texels = (lead + b->elems * 4 + 15) / 16;
+    return texels <= nn->info->properties.limits.maxTexelBufferElements;
+}
+
+/* The epilogue flags a CPU GEMM pipeline is specialised on (gemm_cpu.comp's EPI), with the
+ * bits that mean nothing without their feature cleared so equal epilogues share a pipeline. */
+static uint32_t gemm_epi(uint32_t flags)
+{
+    uint32_t e = flags & (NN_GEMM_ACCUMULATE | NN_GEMM_BIAS | NN_GEMM_BIAS_ROWS |
+                          3u << NN_GEMM_ACT_SHIFT | NN_GEMM_AUX | 3u << NN_GEMM_AUX_ACT_SHIFT);
+    if (!(e & NN_GEMM_BIAS))
+        e &= ~NN_GEMM_BIAS_ROWS;
+    if (!(e & NN_GEMM_AUX))
+        e &= ~(3u << NN_GEMM_AUX_ACT_SHIFT);
+    return e;
+}
+
+/* A recorded GEMM: its bound arguments and the pipeline choice that does not depend on the
+ * piece (layout, vector loads, texel view, aligned C octets). */
+typedef struct gemm_plan {
+    const gemm_op *op;
+    nn_arg args[7];
+    uint32_t variant; /* nn_gemm_cpu_variant, or the layout for the GPU kernel */
+    bool cvec;
+    nn_gemm_push p;
+} gemm_plan;
+
+/* Binds and records one piece of the GEMM with epilogue flags f over k in [k0, k1) and
+ * batches [z0, z1) (gz workgroups deep). */
+static bool gemm_piece(nnxr_nn_tape *t, gemm_plan *g, uint32_t f, uint32_t k0, uint32_t k1,
+                       uint32_t z0, uint32_t z1, uint32_t gx, uint32_t gy, uint32_t gz,
+                       nnxr_error *err)
+{
+    const nn_gemm_config *cfg = &nn_gemm_configs[t->nn->gemm_config];
+    const gemm_op *op = g->op;
+    uint32_t offs[7];
+    nnxr_kernel *kernel;
+    nnxr_binding *binding;
+    if (cfg->cpu) {
+        uint32_t v = g->variant | (g->cvec ? NN_GEMM_CPU_CVEC : 0u) |
+                     gemm_epi(f) << NN_GEMM_CPU_EPI_SHIFT;
+        if (!nn_bind(t, NN_K_GEMM_CPU, v, op->what, g->args, 7, &kernel, &binding, offs, err))
+            return false;
+    } else if (!nn_bind(t, NN_K_GEMM_GPU, g->variant, op->what, g->args, 6, &kernel, &binding,
+                        offs, err)) {
+        return false;
+    }
+    nn_gemm_push *p = &g->p;
+    p->a_off = offs[0];
+    p->b_off = offs[1];
+    p->c_off = offs[2];
+    p->bias_off = offs[3];
+    p->aux_off = offs[4];
+    p->cs_off = offs[5];
+    p->flags = f;
+    p->k0 = k0;
+    p->k1 = k1;
+    p->z0 = z0;
+    p->z1 = z1;
+    if (!nn_dispatch(t, kernel, binding, p, sizeof *p, gx, gy, gz, err))
+        return nnxr_fail_prefix(err, "%s", op->what);
+    return true;
+}
+
 static bool gemm_record(nnxr_nn_tape *t, const gemm_op *op, nnxr_error *err)
 {
     nnxr_nn *nn = t->nn;
@@ -47,17 +116,17 @@ static bool gemm_record(nnxr_nn_tape *t, const gemm_op *op, nnxr_error *err)
     if (!op->m || !op->n || !op->k || !op->batches)
         return nnxr_fail(err, "%s: empty GEMM (m %u, n %u, k %u, batches %u)", op->what, op->m,
                          op->n, op->k, op->batches);
-    nn_arg args[6] = {op->a, op->b, op->c, op->bias, op->aux, op->cs};
+    gemm_plan g = {.op = op,
+                   .args = {op->a, op->b, op->c, op->bias, op->aux, op->cs,
+                            {"b (texel view)", {0}, 0, true, 16}}};
     uint32_t trans = op->ta ? 2u : op->tb ? 1u : 0u;
-    uint32_t offs[6];
-    nnxr_kernel *kernel;
-    nnxr_binding *binding;
-    uint32_t variant;
     if (cfg->cpu) {
-        /* The element offset of A and B from their bound (aligned-down) range starts, by
-         * nn_bind's rule, decides which variant the alignment allows. */
+        /* Element offsets from the bound (aligned-down) range starts, by nn_bind's rule,
+         * decide which variant the alignment allows. */
         uint32_t oa = (uint32_t)((op->a.mem.offset % nn->align) / 4);
         uint32_t ob = (uint32_t)((op->b.mem.offset % nn->align) / 4);
+        uint32_t oc = (uint32_t)((op->c.mem.offset % nn->align) / 4);
+        uint32_t ox = (uint32_t)((op->aux.mem.offset % nn->align) / 4);
         bool avec, bvec;
         if (op->ta)
             avec = oa % 8 == 0 && op->lda % 8 == 0 && op->m % 8 == 0 &&
@@ -69,19 +138,25 @@ static bool gemm_record(nnxr_nn_tape *t, const gemm_op *op, nnxr_error *err)
         else
             bvec = ob % 8 == 0 && op->ldb % 8 == 0 && op->n % 8 == 0 &&
                    (op->batches == 1 || op->sb % 8 == 0);
-        variant = nn_gemm_cpu_variant(trans, avec, bvec);
-        if (!nn_bind(t, NN_K_GEMM_CPU, variant, op->what, args, 6, &kernel, &binding, offs, err))
-            return false;
+        /* B's 8-float loads (the operand whose addresses differ between lanes) through a
+         * texel view when its range fits one. */
+        bool btex = bvec && nn->gemm_texel && gemm_texel_fits(nn, &op->b);
+        if (btex) {
+            g.args[6].mem = op->b.mem;
+            g.args[6].elems = op->b.elems;
+        }
+        g.cvec = oc % 8 == 0 && op->ldc % 8 == 0 && op->n % 8 == 0 &&
+                 (op->batches == 1 || op->reduce || op->sc % 8 == 0) &&
+                 (!nn_present(op->aux.mem) || ox % 8 == 0);
+        g.variant = nn_gemm_cpu_variant(trans, avec, bvec, btex);
     } else {
-        variant = trans;
-        if (!nn_bind(t, NN_K_GEMM_GPU, variant, op->what, args, 6, &kernel, &binding, offs, err))
-            return false;
+        g.variant = trans;
     }
 
     uint32_t gx, gy;
     if (cfg->cpu) {
         uint32_t rm, cn;
-        nn_gemm_cpu_tile(cfg, variant, &rm, &cn);
+        nn_gemm_cpu_tile(cfg, g.variant, &rm, &cn);
         gx = (op->n + cfg->wg * cn - 1) / (cfg->wg * cn);
         gy = (op->m + rm - 1) / rm;
     } else {
@@ -116,24 +191,18 @@ static bool gemm_record(nnxr_nn_tape *t, const gemm_op *op, nnxr_error *err)
     uint32_t zpieces_reduce = op->reduce ? (op->batches + zchunk - 1) / zchunk : 1;
     uint32_t total = kpieces * zpieces_reduce;
 
-    nn_gemm_push p;
-    memset(&p, 0, sizeof p);
-    p.m = op->m;
-    p.n = op->n;
-    p.k = op->k;
-    p.lda = op->lda;
-    p.ldb = op->ldb;
-    p.ldc = op->ldc;
-    p.a_off = offs[0];
-    p.b_off = offs[1];
-    p.c_off = offs[2];
-    p.bias_off = offs[3];
-    p.aux_off = offs[4];
-    p.cs_off = offs[5];
-    p.alpha = op->alpha;
-    p.sa = op->sa;
-    p.sb = op->sb;
-    p.sc = op->sc;
+    nn_gemm_push *p = &g.p;
+    memset(p, 0, sizeof *p);
+    p->m = op->m;
+    p->n = op->n;
+    p->k = op->k;
+    p->lda = op->lda;
+    p->ldb = op->ldb;
+    p->ldc = op->ldc;
+    p->alpha = op->alpha;
+    p->sa = op->sa;
+    p->sb = op->sb;
+    p->sc = op->sc;
 
     if (op->reduce) {
         uint32_t piece = 0;
@@ -155,13 +224,10 @@ static bool gemm_record(nnxr_nn_tape *t, const gemm_op *op, nnxr_error *err)
                     if (!first || op->cs_accumulate)
                         f |= NN_GEMM_COLSUM_ACCUMULATE;
                 }
-                p.flags = f;
-                p.k0 = k0;
-                p.k1 = k0 + kchunk < op->k ? k0 + kchunk : op->k;
-                p.z0 = z0;
-                p.z1 = z0 + zchunk < op->batches ? z0 + zchunk : op->batches;
-                if (!nn_dispatch(t, kernel, binding, &p, sizeof p, gx, gy, 1, err))
-                    return nnxr_fail_prefix(err, "%s", op->what);
+                uint32_t k1 = k0 + kchunk < op->k ? k0 + kchunk : op->k;
+                uint32_t z1 = z0 + zchunk < op->batches ? z0 + zchunk : op->batches;
+                if (!gemm_piece(t, &g, f, k0, k1, z0, z1, gx, gy, 1, err))
+                    return false;
             }
         }
         return true;
@@ -189,13 +255,9 @@ static bool gemm_record(nnxr_nn_tape *t, const gemm_op *op, nnxr_error *err)
                 if (!first || op->cs_accumulate)
                     f |= NN_GEMM_COLSUM_ACCUMULATE;
             }
-            p.flags = f;
-            p.k0 = k0;
-            p.k1 = k0 + kchunk < op->k ? k0 + kchunk : op->k;
-            p.z0 = z0;
-            p.z1 = z1;
-            if (!nn_dispatch(t, kernel, binding, &p, sizeof p, gx, gy, z1 - z0, err))
-                return nnxr_fail_prefix(err, "%s", op->what);
+            uint32_t k1 = k0 + kchunk < op->k ? k0 + kchunk : op->k;
+            if (!gemm_piece(t, &g, f, k0, k1, z0, z1, gx, gy, z1 - z0, err))
+                return false;
         }
     }
     return true;

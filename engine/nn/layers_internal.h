@@ -9,7 +9,7 @@
 
 /* Every kernel the module uses; a kernel id plus a variant index names one pipeline. */
 typedef enum nn_kernel_id {
-    NN_K_GEMM_CPU = 0,  /* variant: gemm_variant_index() */
+    NN_K_GEMM_CPU = 0,  /* variant: nn_gemm_cpu_variant() */
     NN_K_GEMM_GPU,      /* variant: 0 NN, 1 NT, 2 TN */
     NN_K_IM2COL,
     NN_K_COL2IM,
@@ -58,7 +58,16 @@ struct nnxr_nn {
     nnxr_gpu *gpu;
     const nnxr_gpu_info *info;
     uint32_t gemm_config;
+    bool gemm_texel;             /* CPU GEMM: B's vector loads through a texel view */
+    uint32_t gemm_share;         /* gemm_cpu.comp's SG: the subgroup size when A's loads can
+                                  * be shared by shuffles, else 0 */
     nnxr_kernel *kernels[NN_K_COUNT][NN_MAX_VARIANTS];
+    /* CPU GEMM pipelines, one per variant with its epilogue (too many keys for the table) */
+    struct nn_keyed_kernel {
+        uint32_t key;
+        nnxr_kernel *kernel;
+    } *gemm_cpu;
+    uint32_t gemm_cpu_count, gemm_cpu_cap;
     nnxr_buffer *dummy;          /* bound to every absent optional argument */
     VkDeviceSize align;          /* the larger of the storage and texel-buffer offset
                                   * alignments (>= 4) */
@@ -142,10 +151,17 @@ static inline void nn_gemm_cpu_tile(const nn_gemm_config *cfg, uint32_t variant,
 }
 
 /* Index of a GEMM CPU pipeline variant. */
+/* A CPU GEMM variant: the layout, which operands load 8 floats at a time, and whether B's
+ * loads go through its texel view (slot 6) instead of the storage buffer. The recorded
+ * pipeline adds NN_GEMM_CPU_CVEC (C written in aligned octets) and the epilogue flags from
+ * NN_GEMM_CPU_EPI_SHIFT up (gemm_cpu.comp's EPI). */
+#define NN_GEMM_CPU_CVEC 32u
+#define NN_GEMM_CPU_EPI_SHIFT 6u
+
 static inline uint32_t nn_gemm_cpu_variant(uint32_t trans /* 0 NN 1 NT 2 TN */, bool avec,
-                                           bool bvec)
+                                           bool bvec, bool btex)
 {
-    return trans * 4u + (avec ? 2u : 0u) + (bvec ? 1u : 0u);
+    return trans * 8u + (btex ? 4u : 0u) + (avec ? 2u : 0u) + (bvec ? 1u : 0u);
 }
 
 #endif

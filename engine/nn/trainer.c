@@ -756,8 +756,19 @@ static bool submit_steps(nnxr_trainer *t, int k, nnxr_train_report *rep, nnxr_er
             rep->diverged = true;
         return true;
     }
+    /* The step time that sizes submissions. A recording's first run also compiles its
+     * pipelines on devices that compile at first dispatch (lavapipe: seconds), so it only
+     * counts when there is no estimate yet; a later run that differs by more than 2x (that
+     * first one, a new batch size) replaces the estimate rather than being averaged in. */
     double per = ms / n;
-    t->ms_per_step = t->ms_per_step > 0 ? 0.7 * t->ms_per_step + 0.3 * per : per;
+    tr_rec *r = &t->steps[k];
+    if (t->ms_per_step <= 0)
+        t->ms_per_step = per;
+    else if (r->runs > 0)
+        t->ms_per_step = per > 2 * t->ms_per_step || 2 * per < t->ms_per_step
+                             ? per
+                             : 0.7 * t->ms_per_step + 0.3 * per;
+    r->runs++;
     t->step += n;
     t->chunk_step += n;
     if (rep)

@@ -48,6 +48,7 @@ typedef struct tr_rec {
     bool recorded;
     uint32_t steps;
     uint32_t dispatches;
+    uint32_t runs;            /* submissions since it was recorded */
     nnxr_binding *extra;      /* the predictions kernel's binding (evaluations) */
 } tr_rec;
 

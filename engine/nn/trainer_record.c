@@ -375,6 +375,7 @@ bool tr_record_steps(nnxr_trainer *t, tr_rec *r, uint32_t steps, nnxr_error *err
     if (!ok)
         return nnxr_fail_prefix(err, "trainer: recording %u step%s", steps, steps > 1 ? "s" : "");
     r->recorded = true;
+    r->runs = 0;
     r->steps = steps;
     r->dispatches = nnxr_nn_tape_dispatches(r->tape);
     return true;

@@ -4,7 +4,7 @@
  * batch 32, SGD) at several steps per dispatch. Data are seeded noise (the times do not depend
  * on the values). A profiling tool, not a test.
  *
- *   nn_profile [cnn] [tiny] [--reps N]
+ *   nn_profile [cnn] [tiny] [--reps N] [--gemm-config I]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -282,6 +282,7 @@ int main(int argc, char **argv)
 {
     bool cnn = false, tiny = false;
     int reps = 5;
+    nnxr_nn_options options = nnxr_nn_options_default();
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "cnn"))
             cnn = true;
@@ -289,8 +290,10 @@ int main(int argc, char **argv)
             tiny = true;
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
             reps = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--gemm-config") && i + 1 < argc)
+            options.gemm_config = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: nn_profile [cnn] [tiny] [--reps N]\n");
+            fprintf(stderr, "usage: nn_profile [cnn] [tiny] [--reps N] [--gemm-config I]\n");
             return 2;
         }
     }
@@ -303,7 +306,7 @@ int main(int argc, char **argv)
     o.app_name = "nn_profile";
     TRY(nnxr_gpu_create(&o, &gpu, &err));
     nnxr_nn *nn;
-    TRY(nnxr_nn_create(gpu, NULL, &nn, &err));
+    TRY(nnxr_nn_create(gpu, &options, &nn, &err));
     if (cnn)
         profile_cnn(nn, reps);
     if (tiny)

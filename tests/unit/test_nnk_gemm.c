@@ -168,6 +168,16 @@ static const gemm_case cases[] = {
     {"NN aligned", 64, 128, 96, false, false, true, false, false, false, false, 1, 0, 0, 0},
     {"NT aligned", 40, 56, 136, false, true, true, false, true, false, false, 0, 1, 0, 0},
     {"TN aligned +col_sum", 48, 64, 40, true, false, false, false, false, false, true, 0, 0, 0, 0},
+    /* aligned C octets (written whole on CPU devices) with every epilogue; n = 72 leaves
+     * lanes of a 128-column workgroup wholly past the edge */
+    {"NN aligned +bias_rows tanh +acc x0.5", 32, 64, 40, false, false, true, true, false, true,
+     false, 2, 0, 0.5f, 0},
+    {"TN aligned +aux sigmoid +acc", 24, 48, 16, true, false, false, false, true, true, false, 0,
+     3, 0, 0},
+    {"NT aligned n=72 +bias sigmoid +aux tanh", 16, 72, 24, false, true, true, false, true,
+     false, false, 3, 2, 0, 0},
+    {"NN aligned n=72 +acc +col_sum", 40, 72, 32, false, false, false, false, false, true, true,
+     0, 0, 0, 0},
     /* the same shapes one float off alignment: scalar loads, same answers */
     {"NN misaligned", 64, 128, 96, false, false, true, false, false, false, false, 1, 0, 0, 1},
     {"NT misaligned", 40, 56, 136, false, true, true, false, true, false, false, 0, 1, 0, 1},
@@ -227,10 +237,20 @@ int main(void)
     test_refused(&e);
     nnk_close(&e);
 
+    /* The CPU kernel without shared A loads and texel-view B loads (what it does on CPU
+     * devices without subgroup shuffles), on the aligned cases where those apply. */
+    nnxr_nn_options plain = nnxr_nn_options_default();
+    plain.gemm_plain_loads = true;
+    nnk_env p = nnk_open_options(plain);
+    static const int plain_cases[] = {6, 7, 8, 9, 10, 11, 12, 19};
+    for (size_t i = 0; i < sizeof plain_cases / sizeof plain_cases[0]; i++)
+        run_case(&p, &cases[plain_cases[i]], 555u + (uint32_t)i);
+    nnk_close(&p);
+
     /* The GPU configuration (shared-memory tiles, barriers) on this device too. */
     nnk_env g = nnk_open_config(1);
     printf("gemm config: %s\n", nnxr_nn_gemm_config(g.nn));
-    static const int gpu_cases[] = {0, 1, 2, 3, 4, 5, 7, 8, 15, 16, 19};
+    static const int gpu_cases[] = {0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 19, 20, 23};
     for (size_t i = 0; i < sizeof gpu_cases / sizeof gpu_cases[0]; i++)
         run_case(&g, &cases[gpu_cases[i]], 99u + (uint32_t)i);
     nnk_close(&g);

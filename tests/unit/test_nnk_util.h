@@ -29,7 +29,7 @@ typedef struct nnk_env {
     nnxr_nn_tape *tape;
 } nnk_env;
 
-static inline nnk_env nnk_open_config(int gemm_config)
+static inline nnk_env nnk_open_options(nnxr_nn_options no)
 {
     nnk_env e;
     memset(&e, 0, sizeof e);
@@ -37,14 +37,19 @@ static inline nnk_env nnk_open_config(int gemm_config)
     memset(&o, 0, sizeof o);
     e.gpu = tg_open(o);
     nnxr_error err;
-    nnxr_nn_options no = nnxr_nn_options_default();
-    no.gemm_config = gemm_config;
     if (!nnxr_nn_create(e.gpu, &no, &e.nn, &err) || !nnxr_recorder_create(e.gpu, 8, &e.rec, &err) ||
         !nnxr_nn_tape_create(e.nn, e.rec, &e.tape, &err)) {
         fprintf(stderr, "nnk setup: %s\n", err.message);
         exit(1);
     }
     return e;
+}
+
+static inline nnk_env nnk_open_config(int gemm_config)
+{
+    nnxr_nn_options no = nnxr_nn_options_default();
+    no.gemm_config = gemm_config;
+    return nnk_open_options(no);
 }
 
 static inline nnk_env nnk_open(void) { return nnk_open_config(-1); }
