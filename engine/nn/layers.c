@@ -290,6 +290,7 @@ void nnxr_nn_tape_clear(nnxr_nn_tape *t)
     for (uint32_t i = 0; i < t->binding_count; i++)
         nnxr_binding_destroy(gpu, t->bindings[i].binding);
     t->binding_count = 0;
+    t->col_valid = false;
     for (uint32_t i = 0; i < NN_SCRATCH_SLOTS; i++) {
         nnxr_buffer_destroy(gpu, t->scratch[i]);
         t->scratch[i] = NULL;
@@ -330,6 +331,8 @@ bool nn_scratch(nnxr_nn_tape *t, uint32_t slot, VkDeviceSize bytes, nnxr_buffer 
     if (bytes > t->nn->max_range)
         return nnxr_fail(err, "nn scratch: %llu bytes needed, above maxStorageBufferRange (%llu)",
                          (unsigned long long)bytes, (unsigned long long)t->nn->max_range);
+    if (slot == 0)
+        t->col_valid = false; /* a new buffer holds no column matrix */
     if (cur) {
         /* The recording may already use it: keep it until the tape is cleared. */
         if (t->retired_count == t->retired_cap) {

@@ -271,6 +271,10 @@ typedef struct nnxr_nn_conv_grad {
     nnxr_nn_act dx_act;
     nnxr_nn_mem dx_y;
     bool accumulate_dx, accumulate_dw;
+    /* The caller vouches that x has not changed since this tape recorded the layer's
+     * forward: dw then reuses the forward's column matrix when the tape still holds it (the
+     * last im2col of the tape was of this x and shape, in one chunk), else recomputes it. */
+    bool x_unchanged;
 } nnxr_nn_conv_grad;
 
 bool nnxr_nn_conv2d_backward(nnxr_nn_tape *tape, const nnxr_nn_conv *shape,

@@ -509,6 +509,9 @@ static bool conv_im2col(nnxr_nn_tape *t, const char *what, const nnxr_nn_conv *c
     bool rows = conv_rows_im2col(t, c, g);
     if (!nn_bind(t, NN_K_IM2COL, rows ? 1u : 0u, what, args, 2, &k, &b, offs, err))
         return false;
+    t->col_valid = n0 == 0 && nb == c->batch;
+    t->col_x = x;
+    t->col_shape = *c;
     uint64_t total = (uint64_t)nb * g->ckk * (rows ? g->oh : g->ohw);
     nn_conv_push p = {.n0 = n0,
                       .nb = nb,
@@ -623,7 +626,11 @@ bool nnxr_nn_conv2d_backward(nnxr_nn_tape *t, const nnxr_nn_conv *c, const nnxr_
         if (!nn_present(gr->dz))
             return nnxr_fail(err, "%s: argument 'dz' is missing", what);
         if (want_w) {
-            if (!conv_im2col(t, what, c, &g, gr->x, n0, nb, col, err))
+            /* The forward's column matrix, when the tape still holds it and x is unchanged. */
+            bool have = gr->x_unchanged && t->col_valid && nb == c->batch &&
+                        t->col_x.buf == gr->x.buf && t->col_x.offset == gr->x.offset &&
+                        !memcmp(&t->col_shape, c, sizeof *c);
+            if (!have && !conv_im2col(t, what, c, &g, gr->x, n0, nb, col, err))
                 return false;
             bool acc = n0 > 0 || gr->accumulate_dw;
             gemm_op op = {.what = "nnxr_nn_conv2d_backward (dw)",

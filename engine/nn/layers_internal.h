@@ -96,6 +96,10 @@ struct nnxr_nn_tape {
     nnxr_buffer *scratch[NN_SCRATCH_SLOTS];
     nnxr_buffer **retired;       /* outgrown scratch buffers still used by the recording */
     uint32_t retired_count, retired_cap;
+    /* What scratch slot 0 holds: the im2col of col_x (whole batch) for shape col_shape. */
+    bool col_valid;
+    nnxr_nn_mem col_x;
+    nnxr_nn_conv col_shape;
 };
 
 /* One argument of a call: where it is, how many floats (4-byte elements) it spans, whether

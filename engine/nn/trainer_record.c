@@ -118,7 +118,9 @@ static bool backward_chain(nnxr_trainer *t, nnxr_nn_tape *tape, uint32_t c, uint
             nnxr_nn_conv_grad g = {.x = x, .w = param_at(t, op->w_offset), .dz = dzs[oi],
                                    .dx = dxm, .dw = grad_at(t, op->w_offset),
                                    .db = grad_at(t, op->b_offset), .dx_act = prev, .dx_y = x,
-                                   .accumulate_dx = acc};
+                                   .accumulate_dx = acc,
+                                   /* a step writes a layer's input only in its forward */
+                                   .x_unchanged = true};
             ok = nnxr_nn_conv2d_backward(tape, &cv, &g, err);
             break;
         }

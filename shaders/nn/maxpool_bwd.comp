@@ -14,9 +14,10 @@ layout(std430, binding = 2) writeonly buffer DX { float dx[]; };
 // count: window cells; z_off: dx; act: dx_act.
 layout(push_constant) uniform Push { uint count, h, w, oh, ow, x_off, y_off, z_off, act; } pc;
 
-float deriv(uint i, float g)
+// x is the activated output of the layer before: its own value gives the derivative.
+float deriv(float v, float g)
 {
-    return pc.act != 0u ? g * nn_act_deriv_y(pc.act, x[pc.x_off + i]) : g;
+    return pc.act != 0u ? g * nn_act_deriv_y(pc.act, v) : g;
 }
 
 void main()
@@ -35,10 +36,11 @@ void main()
             if (v2 > m) { m = v2; arg = 2u; }
             if (v3 > m) { m = v3; arg = 3u; }
             float g = dy[pc.y_off + (plane * pc.oh + r) * pc.ow + j];
-            dx[pc.z_off + e] = arg == 0u ? deriv(e, g) : 0.0;
-            dx[pc.z_off + e + 1u] = arg == 1u ? deriv(e + 1u, g) : 0.0;
-            dx[pc.z_off + e + pc.w] = arg == 2u ? deriv(e + pc.w, g) : 0.0;
-            dx[pc.z_off + e + pc.w + 1u] = arg == 3u ? deriv(e + pc.w + 1u, g) : 0.0;
+            float d = deriv(m, g);
+            dx[pc.z_off + e] = arg == 0u ? d : 0.0;
+            dx[pc.z_off + e + 1u] = arg == 1u ? d : 0.0;
+            dx[pc.z_off + e + pc.w] = arg == 2u ? d : 0.0;
+            dx[pc.z_off + e + pc.w + 1u] = arg == 3u ? d : 0.0;
         } else {
             // A cell of the dropped odd row or column: its inputs get 0.
             bool right = 2u * j + 1u < pc.w, down = 2u * r + 1u < pc.h;

@@ -84,13 +84,20 @@ static void test_dense(nnk_env *e, uint32_t batch, uint32_t in, uint32_t out, in
     free(xd), free(wd), free(bd), free(dzd), free(dw0d), free(db0d);
 }
 
-static void test_conv(nnk_env *e, const nnxr_nn_conv *c, int act, int dx_act, uint32_t seed)
+/* How the backward is recorded: CONV_PLAIN; CONV_REUSE with x_unchanged right after the
+ * forward (the column matrix is reused); CONV_STALE with x_unchanged but another input's
+ * forward recorded in between (the tape must notice and recompute). Returns the backward's
+ * dispatches (0 on failure). */
+enum { CONV_PLAIN, CONV_REUSE, CONV_STALE };
+
+static uint32_t test_conv(nnk_env *e, const nnxr_nn_conv *c, int act, int dx_act, uint32_t seed,
+                          int mode)
 {
     uint32_t oh, ow;
     nnxr_error err;
     if (!nnxr_nn_conv_dims(c, &oh, &ow, &err)) {
         CHECKF(false, "conv dims: %s", err.message);
-        return;
+        return 0;
     }
     uint32_t s = seed;
     size_t nx = (size_t)c->batch * c->in_ch * c->in_h * c->in_w;
@@ -111,11 +118,19 @@ static void test_conv(nnk_env *e, const nnxr_nn_conv *c, int act, int dx_act, ui
     nnxr_buffer *DW = nnk_buf(e, "dw", nw, NULL), *DB = nnk_buf(e, "db", c->out_ch, NULL);
     nnxr_nn_conv_grad g = {.x = nnxr_nn_at(X, 0), .w = nnxr_nn_at(W, 0), .dz = nnxr_nn_at(DZ, 0),
                            .dx = nnxr_nn_at(DX, 0), .dw = nnxr_nn_at(DW, 0), .db = nnxr_nn_at(DB, 0),
-                           .dx_act = (nnxr_nn_act)dx_act, .dx_y = nnxr_nn_at(X, 0)};
+                           .dx_act = (nnxr_nn_act)dx_act, .dx_y = nnxr_nn_at(X, 0),
+                           .x_unchanged = mode != CONV_PLAIN};
+    /* CONV_STALE: the forward of other data (dz as input, y2 as output) in between. */
+    nnxr_buffer *X2 = nnk_buf(e, "x2", nx, dzf), *Y2 = nnk_buf(e, "y2", ny, NULL);
     nnk_begin(e);
     bool ok = nnxr_nn_conv2d_forward(e->tape, c, nnxr_nn_at(X, 0), nnxr_nn_at(W, 0),
-                                     nnxr_nn_at(Bb, 0), nnxr_nn_at(Y, 0), (nnxr_nn_act)act, &err) &&
-              nnxr_nn_conv2d_backward(e->tape, c, &g, &err);
+                                     nnxr_nn_at(Bb, 0), nnxr_nn_at(Y, 0), (nnxr_nn_act)act, &err);
+    if (ok && mode == CONV_STALE)
+        ok = nnxr_nn_conv2d_forward(e->tape, c, nnxr_nn_at(X2, 0), nnxr_nn_at(W, 0),
+                                    nnxr_nn_at(Bb, 0), nnxr_nn_at(Y2, 0), NNXR_NN_LINEAR, &err);
+    uint32_t before = nnxr_nn_tape_dispatches(e->tape);
+    ok = ok && nnxr_nn_conv2d_backward(e->tape, c, &g, &err);
+    uint32_t backward = ok ? nnxr_nn_tape_dispatches(e->tape) - before : 0;
     CHECKF(ok, "conv: %s", err.message);
     if (ok && nnk_run(e)) {
         nnxr_ref_conv2d rc = {(int)c->batch, (int)c->in_ch, (int)c->in_h, (int)c->in_w,
@@ -130,8 +145,10 @@ static void test_conv(nnk_env *e, const nnxr_nn_conv *c, int act, int dx_act, ui
         float *gy = nnk_read(e, Y, 0, ny), *gdx = nnk_read(e, DX, 0, nx);
         float *gdw = nnk_read(e, DW, 0, nw), *gdb = nnk_read(e, DB, 0, c->out_ch);
         char base[96], label[128];
-        snprintf(base, sizeof base, "conv b%u %u->%u %ux%u k%u %s", c->batch, c->in_ch, c->out_ch,
-                 c->in_h, c->in_w, c->k, c->pad == NNXR_NN_PAD_SAME ? "same" : "valid");
+        static const char *const modes[] = {"", " reuse", " stale"};
+        snprintf(base, sizeof base, "conv b%u %u->%u %ux%u k%u %s%s", c->batch, c->in_ch,
+                 c->out_ch, c->in_h, c->in_w, c->k, c->pad == NNXR_NN_PAD_SAME ? "same" : "valid",
+                 modes[mode]);
         snprintf(label, sizeof label, "%s y", base);
         NNK_CLOSE(label, gy, y, ny, NNK_TOL);
         snprintf(label, sizeof label, "%s dx", base);
@@ -144,10 +161,11 @@ static void test_conv(nnk_env *e, const nnxr_nn_conv *c, int act, int dx_act, ui
     }
     nnxr_recorder_wait(e->rec, &err);
     nnxr_nn_tape_clear(e->tape);
-    nnxr_buffer *bufs[] = {X, W, Bb, Y, DZ, DX, DW, DB};
-    for (size_t i = 0; i < 8; i++)
+    nnxr_buffer *bufs[] = {X, W, Bb, Y, DZ, DX, DW, DB, X2, Y2};
+    for (size_t i = 0; i < 10; i++)
         nnxr_buffer_destroy(e->gpu, bufs[i]);
     free(xf), free(wf), free(bf), free(dzf), free(xd), free(wd), free(bd), free(dzd);
+    return backward;
 }
 
 static void test_maxpool(nnk_env *e, uint32_t batch, uint32_t ch, uint32_t h, uint32_t w,
@@ -291,7 +309,18 @@ int main(void)
     };
     static const int acts[][2] = {{1, 2}, {2, 1}, {3, 0}, {1, 3}, {0, 1}, {1, 1}, {1, 0}};
     for (size_t i = 0; i < sizeof convs / sizeof convs[0]; i++)
-        test_conv(&e, &convs[i], acts[i][0], acts[i][1], 10 + (uint32_t)i);
+        test_conv(&e, &convs[i], acts[i][0], acts[i][1], 10 + (uint32_t)i, CONV_PLAIN);
+    /* The forward's column matrix reused by dw: one im2col fewer, same answers; with another
+     * forward in between, recomputed (a stale matrix would give a wrong dw). */
+    for (size_t i = 1; i < sizeof convs / sizeof convs[0]; i += 4) {
+        uint32_t plain = test_conv(&e, &convs[i], acts[i][0], acts[i][1], 30, CONV_PLAIN);
+        uint32_t reuse = test_conv(&e, &convs[i], acts[i][0], acts[i][1], 30, CONV_REUSE);
+        uint32_t stale = test_conv(&e, &convs[i], acts[i][0], acts[i][1], 30, CONV_STALE);
+        CHECKF(plain > 0 && reuse == plain - 1 && stale == plain,
+               "conv %zu backward dispatches: %u plain, %u reusing the forward's columns "
+               "(expected one fewer), %u after another forward (expected as plain)",
+               i, plain, reuse, stale);
+    }
     test_maxpool(&e, 2, 3, 7, 9, NNXR_NN_RELU, 20);
     test_maxpool(&e, 1, 2, 6, 4, NNXR_NN_LINEAR, 21);
     test_acts(&e);
