@@ -120,8 +120,10 @@ static uint32_t test_conv(nnk_env *e, const nnxr_nn_conv *c, int act, int dx_act
                            .dx = nnxr_nn_at(DX, 0), .dw = nnxr_nn_at(DW, 0), .db = nnxr_nn_at(DB, 0),
                            .dx_act = (nnxr_nn_act)dx_act, .dx_y = nnxr_nn_at(X, 0),
                            .x_unchanged = mode != CONV_PLAIN};
-    /* CONV_STALE: the forward of other data (dz as input, y2 as output) in between. */
-    nnxr_buffer *X2 = nnk_buf(e, "x2", nx, dzf), *Y2 = nnk_buf(e, "y2", ny, NULL);
+    /* CONV_STALE: the forward of other data (x2 into y2) in between. */
+    double *x2d;
+    float *x2f = nnk_rand(&s, nx, -2, 2, &x2d);
+    nnxr_buffer *X2 = nnk_buf(e, "x2", nx, x2f), *Y2 = nnk_buf(e, "y2", ny, NULL);
     nnk_begin(e);
     bool ok = nnxr_nn_conv2d_forward(e->tape, c, nnxr_nn_at(X, 0), nnxr_nn_at(W, 0),
                                      nnxr_nn_at(Bb, 0), nnxr_nn_at(Y, 0), (nnxr_nn_act)act, &err);
@@ -165,6 +167,7 @@ static uint32_t test_conv(nnk_env *e, const nnxr_nn_conv *c, int act, int dx_act
     for (size_t i = 0; i < 10; i++)
         nnxr_buffer_destroy(e->gpu, bufs[i]);
     free(xf), free(wf), free(bf), free(dzf), free(xd), free(wd), free(bd), free(dzd);
+    free(x2f), free(x2d);
     return backward;
 }
 
