@@ -191,9 +191,19 @@ uint32_t nnxr_nn_tape_dispatches(const nnxr_nn_tape *tape);
  *        gradient, computed in the same dispatch.
  * Writes C (and col_sum). K may be any size: the call splits K over several dispatches where
  * one invocation's loop would pass lavapipe's cap. On CPU devices an operand is read 8 floats
- * per load when its byte offset modulo minStorageBufferOffsetAlignment is 0 and its rows are
- * multiples of 8 floats (and, for A with trans_a / B without trans_b, M / N are multiples of
- * 8); otherwise one float per load (correct, slower). */
+ * per load when its byte offset modulo the binding alignment (nnxr_nn's: the larger of the
+ * storage and texel-buffer offset alignments) is 0 and its rows are multiples of 8 floats
+ * (and, for A with trans_a / B without trans_b, M / N are multiples of 8); otherwise one float
+ * per load (correct, slower). Those 8-float loads of A are shared across a subgroup (its rows
+ * are the same in every lane) and those of B go through a texel view; C is written in octets
+ * when it is aligned likewise and N is a multiple of 8. Each epilogue (the flags a call and
+ * its K pieces need) is its own pipeline there, compiled on first use.
+ * Measured on lavapipe (Zen 5, 2 cores; tests/bench/gemm_bench, 1024^3): NN 74-76, NT 70,
+ * TN 57 GFLOP/s (~55 % of the estimated 134 GFLOP/s peak); with plain loads 34 / 38 / 28.
+ * What is left (perf of a 768^3 NN GEMM, JIT code disassembled): llvmpipe emits fma() as a
+ * multiply and an add (no FMA instruction in the kernel), ~23 % of the samples move or blend
+ * the register block, ~15 % are llvmpipe's texel-fetch routine and ~15-20 % the per-lane load
+ * loop of A's shared octets. */
 typedef struct nnxr_nn_gemm_args {
     uint32_t m, n, k;
     bool trans_a, trans_b;
@@ -262,9 +272,10 @@ bool nnxr_nn_conv2d_forward(nnxr_nn_tape *tape, const nnxr_nn_conv *shape, nnxr_
  * of dx_y), dw [out_ch][in_ch][k][k], db [out_ch]; each optional.
  * Implementation (both directions): im2col into a tape scratch buffer (samples in chunks that
  * keep it under 48 MB), then batched GEMMs; dx is a col2im gather (no atomics) with the
- * derivative fused. Forward: 2 dispatches per chunk; backward: up to 4. On CPU devices im2col
- * and col2im work a row per invocation (index divisions, scalar per lane there, once per row:
- * the cnn's conv2 im2col went from ~80% of its forward to ~10%). */
+ * derivative fused. Forward: 2 dispatches per chunk; backward: up to 4 (3 when dw reuses the
+ * forward's column matrix, see x_unchanged). On CPU devices im2col and col2im work a row per
+ * invocation (index divisions, scalar per lane there, once per row: the cnn's conv2 im2col
+ * went from ~80% of its forward to ~10%). */
 typedef struct nnxr_nn_conv_grad {
     nnxr_nn_mem x, w, dz;
     nnxr_nn_mem dx, dw, db;

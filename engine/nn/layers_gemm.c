@@ -107,6 +107,28 @@ static bool gemm_piece(nnxr_nn_tape *t, gemm_plan *g, uint32_t f, uint32_t k0, u
     return true;
 }
 
+/* The epilogue flags of a piece: bias on the first, activation and derivative on the last,
+ * the pieces after the first accumulating into C (and col_sum). */
+static uint32_t piece_flags(const gemm_op *op, bool first, bool last)
+{
+    uint32_t f = 0;
+    if (!first || op->accumulate)
+        f |= NN_GEMM_ACCUMULATE;
+    if (first && nn_present(op->bias.mem))
+        f |= NN_GEMM_BIAS | (op->bias_rows ? NN_GEMM_BIAS_ROWS : 0u);
+    if (last) {
+        f |= act_bits(op->act) << NN_GEMM_ACT_SHIFT;
+        if (nn_present(op->aux.mem))
+            f |= NN_GEMM_AUX | act_bits(op->aux_act) << NN_GEMM_AUX_ACT_SHIFT;
+    }
+    if (nn_present(op->cs.mem)) {
+        f |= NN_GEMM_COLSUM;
+        if (!first || op->cs_accumulate)
+            f |= NN_GEMM_COLSUM_ACCUMULATE;
+    }
+    return f;
+}
+
 static bool gemm_record(nnxr_nn_tape *t, const gemm_op *op, nnxr_error *err)
 {
     nnxr_nn *nn = t->nn;
@@ -208,22 +230,7 @@ static bool gemm_record(nnxr_nn_tape *t, const gemm_op *op, nnxr_error *err)
         uint32_t piece = 0;
         for (uint32_t z0 = 0; z0 < op->batches; z0 += zchunk) {
             for (uint32_t k0 = 0; k0 < op->k; k0 += kchunk, piece++) {
-                bool first = piece == 0, last = piece + 1 == total;
-                uint32_t f = NN_GEMM_BATCH_REDUCE;
-                if (!first || op->accumulate)
-                    f |= NN_GEMM_ACCUMULATE;
-                if (first && nn_present(op->bias.mem))
-                    f |= NN_GEMM_BIAS | (op->bias_rows ? NN_GEMM_BIAS_ROWS : 0u);
-                if (last) {
-                    f |= act_bits(op->act) << NN_GEMM_ACT_SHIFT;
-                    if (nn_present(op->aux.mem))
-                        f |= NN_GEMM_AUX | act_bits(op->aux_act) << NN_GEMM_AUX_ACT_SHIFT;
-                }
-                if (nn_present(op->cs.mem)) {
-                    f |= NN_GEMM_COLSUM;
-                    if (!first || op->cs_accumulate)
-                        f |= NN_GEMM_COLSUM_ACCUMULATE;
-                }
+                uint32_t f = NN_GEMM_BATCH_REDUCE | piece_flags(op, piece == 0, piece + 1 == total);
                 uint32_t k1 = k0 + kchunk < op->k ? k0 + kchunk : op->k;
                 uint32_t z1 = z0 + zchunk < op->batches ? z0 + zchunk : op->batches;
                 if (!gemm_piece(t, &g, f, k0, k1, z0, z1, gx, gy, 1, err))
@@ -237,24 +244,9 @@ static bool gemm_record(nnxr_nn_tape *t, const gemm_op *op, nnxr_error *err)
         uint32_t z1 = op->batches - z0 > 65535u ? z0 + 65535u : op->batches;
         uint32_t piece = 0;
         for (uint32_t k0 = 0; k0 < op->k; k0 += kchunk, piece++) {
-            bool first = piece == 0, last = piece + 1 == kpieces;
-            uint32_t f = 0;
-            if (!first || op->accumulate)
-                f |= NN_GEMM_ACCUMULATE;
-            if (first && nn_present(op->bias.mem))
-                f |= NN_GEMM_BIAS | (op->bias_rows ? NN_GEMM_BIAS_ROWS : 0u);
-            if (last) {
-                f |= act_bits(op->act) << NN_GEMM_ACT_SHIFT;
-                if (nn_present(op->aux.mem))
-                    f |= NN_GEMM_AUX | act_bits(op->aux_act) << NN_GEMM_AUX_ACT_SHIFT;
-            }
-            if (nn_present(op->cs.mem)) {
-                if (op->batches > 1)
-                    return nnxr_fail(err, "%s: col_sum over separate batches", op->what);
-                f |= NN_GEMM_COLSUM;
-                if (!first || op->cs_accumulate)
-                    f |= NN_GEMM_COLSUM_ACCUMULATE;
-            }
+            if (nn_present(op->cs.mem) && op->batches > 1)
+                return nnxr_fail(err, "%s: col_sum over separate batches", op->what);
+            uint32_t f = piece_flags(op, piece == 0, piece + 1 == kpieces);
             uint32_t k1 = k0 + kchunk < op->k ? k0 + kchunk : op->k;
             if (!gemm_piece(t, &g, f, k0, k1, z0, z1, gx, gy, z1 - z0, err))
                 return false;
