@@ -24,6 +24,9 @@
 
 static const char *const model_names[MODELS] = {"mlp", "tiny", "vae", "cnn"};
 
+#define PROFILE_ROWS 32
+#define PROFILE_RUNS 5
+
 typedef struct bench_opts {
     bool json;
     double seconds;
@@ -34,6 +37,7 @@ typedef struct bench_opts {
     const char *python;
     bool accuracy;
     bool eval;
+    bool profile;
 } bench_opts;
 
 typedef struct model_result {
@@ -48,6 +52,9 @@ typedef struct model_result {
     double accuracy;  /* test accuracy after `epochs` (--accuracy) */
     uint32_t epochs;
     double acc_seconds;
+    nnxr_train_profile_row profile[PROFILE_ROWS]; /* --profile: one step, call by call */
+    uint32_t profile_rows;
+    uint32_t profile_runs;                        /* submissions averaged */
 } model_result;
 
 static double now_s(void)
@@ -75,13 +82,16 @@ static int usage(FILE *f, int code)
             "  --accuracy          also train mlp 3 epochs and cnn 1 epoch on Fashion-MNIST and\n"
             "                      report test accuracy (minutes on a CPU device)\n"
             "  --no-eval           skip the evaluation timing\n"
+            "  --profile           also time one step of each model dispatch by dispatch\n"
+            "                      (device timestamps, the mean of %d submissions), by call\n"
             "  --no-torch          skip the PyTorch baseline\n"
             "  --torch-script PATH the baseline script (default: found beside the sources)\n"
             "  --python PATH       python3 with torch (default: $NNXR_PYTHON3, /usr/bin/python3,\n"
             "                      python3)\n"
             "  --device NAME|INDEX the Vulkan device\n"
             "  --json              one JSON object on stdout\n"
-            "  --help              this text\n");
+            "  --help              this text\n",
+            PROFILE_RUNS);
     return code;
 }
 
@@ -102,6 +112,8 @@ static int parse(int argc, char **argv, bench_opts *o)
             o->accuracy = true;
         } else if (!strcmp(a, "--no-torch")) {
             o->no_torch = true;
+        } else if (!strcmp(a, "--profile")) {
+            o->profile = true;
         } else if (!strcmp(a, "--no-eval")) {
             o->eval = false;
         } else if (!strcmp(a, "--seconds") || !strcmp(a, "--models") || !strcmp(a, "--device") ||
@@ -275,6 +287,46 @@ static void bench_model(nnxr_gpu *gpu, nnxr_nn *nn, int m, const nnxr_train_data
     r->pct_peak = peak > 0 ? 100.0 * r->gflops / peak : NAN;
     r->dispatches = nnxr_trainer_step_dispatches(t);
     r->fused = nnxr_trainer_fused(t);
+    nnxr_trainer_destroy(t);
+}
+
+/* One step of the model timed dispatch by dispatch: a trainer of its own with profiling on
+ * (so the measured windows carry no timestamps), the mean of PROFILE_RUNS one-step
+ * submissions after one that compiles. */
+static void profile_model(nnxr_gpu *gpu, nnxr_nn *nn, int m, const nnxr_train_data *data,
+                          model_result *r)
+{
+    nnxr_train_config c = model_config(m, nn);
+    c.profile = true;
+    nnxr_trainer *t = NULL;
+    nnxr_error err;
+    if (!nnxr_trainer_create(gpu, &c, data, &t, &err) || !nnxr_trainer_steps(t, 1, NULL, &err)) {
+        snprintf(r->error, sizeof r->error, "profile: %s", err.message);
+        nnxr_trainer_destroy(t);
+        return;
+    }
+    for (uint32_t i = 0; i < PROFILE_RUNS; i++) {
+        nnxr_train_profile_row rows[PROFILE_ROWS];
+        if (!nnxr_trainer_steps(t, 1, NULL, &err)) {
+            snprintf(r->error, sizeof r->error, "profile: %s", err.message);
+            break;
+        }
+        uint32_t n = nnxr_trainer_profile(t, rows, PROFILE_ROWS);
+        for (uint32_t k = 0; k < n; k++) {
+            uint32_t j = 0;
+            while (j < r->profile_rows && strcmp(r->profile[j].call, rows[k].call) != 0)
+                j++;
+            if (j == r->profile_rows) {
+                if (j == PROFILE_ROWS)
+                    continue;
+                r->profile[j] = rows[k];
+                r->profile[j].ms = 0;
+                r->profile_rows++;
+            }
+            r->profile[j].ms += rows[k].ms / PROFILE_RUNS;
+        }
+        r->profile_runs++;
+    }
     nnxr_trainer_destroy(t);
 }
 
@@ -535,6 +587,8 @@ int nnxr_bench_train(int argc, char **argv)
         }
         if (o.accuracy && (m == 0 || m == 3))
             bench_accuracy(gpu, nn, m, &data, &res[m]);
+        if (o.profile && res[m].ran)
+            profile_model(gpu, nn, m, &data, &res[m]);
     }
     char eval_why[NNXR_ERROR_MAX + 16] = "";
     double eval_ms = o.eval ? bench_eval(gpu, nn, &data, true, eval_why, sizeof eval_why) : NAN;
@@ -584,6 +638,17 @@ int nnxr_bench_train(int argc, char **argv)
             json_str(r->torch_setting);
             printf(", \"ratio_vs_torch\": ");
             json_num(r->samples_s / r->torch_samples_s);
+            if (o.profile) {
+                printf(", \"profile_runs\": %u, \"profile\": [", r->profile_runs);
+                for (uint32_t k = 0; k < r->profile_rows; k++) {
+                    printf("%s{\"call\": ", k ? ", " : "");
+                    json_str(r->profile[k].call);
+                    printf(", \"dispatches\": %u, \"ms\": ", r->profile[k].dispatches);
+                    json_num(r->profile[k].ms);
+                    printf("}");
+                }
+                printf("]");
+            }
             if (o.accuracy && (m == 0 || m == 3)) {
                 printf(", \"test_accuracy\": ");
                 json_num(r->accuracy);
@@ -630,6 +695,21 @@ int nnxr_bench_train(int argc, char **argv)
                 printf("%s: test accuracy %.4f after %u epoch%s (%.0f s)%s%s\n", model_names[m],
                        res[m].accuracy, res[m].epochs, res[m].epochs == 1 ? "" : "s",
                        res[m].acc_seconds, res[m].error[0] ? "  " : "", res[m].error);
+        for (int m = 0; o.profile && m < MODELS; m++) {
+            const model_result *r = &res[m];
+            if (!o.want[m] || !r->profile_rows)
+                continue;
+            double sum = 0;
+            for (uint32_t k = 0; k < r->profile_rows; k++)
+                sum += r->profile[k].ms;
+            printf("%s: one step%s by call (device timestamps, mean of %u): %.3f ms\n",
+                   model_names[m], r->fused ? " (the fused kernel: a whole submission)" : "",
+                   r->profile_runs, sum);
+            for (uint32_t k = 0; k < r->profile_rows; k++)
+                printf("  %-44s %4u %9.3f ms %5.1f %%\n", r->profile[k].call,
+                       r->profile[k].dispatches, r->profile[k].ms,
+                       sum > 0 ? 100.0 * r->profile[k].ms / sum : 0.0);
+        }
         if (o.eval) {
             if (isfinite(eval_ms))
                 printf("evaluate 500 validation samples, mlp 784-16-16-10: %.2f ms (median; "

@@ -131,6 +131,15 @@ static uint32_t kernel_specs(const nnxr_nn *nn, nn_kernel_id id, uint32_t varian
         s[n++] = nnxr_spec_u32(0, variant == 2u);
         s[n++] = nnxr_spec_u32(1, variant == 1u);
         break;
+    case NN_K_GATHER:
+        s[n++] = nnxr_spec_u32(0, variant); /* WIDE */
+        break;
+    case NN_K_OPTIMIZE:
+        s[n++] = nnxr_spec_u32(0, variant & 1u); /* ADAM */
+        s[n++] = nnxr_spec_u32(1, (variant >> 1) & 1u); /* VEC4 */
+        s[n++] = nnxr_spec_u32(2, (variant >> 2) & 1u); /* S1_VEC */
+        s[n++] = nnxr_spec_u32(3, (variant >> 3) & 1u); /* S2_VEC */
+        break;
     case NN_K_IM2COL:
     case NN_K_COL2IM:
         s[n++] = nnxr_spec_u32(0, variant == 1u); /* ROWS */
@@ -314,6 +323,7 @@ void nnxr_nn_tape_destroy(nnxr_nn_tape *t)
 }
 
 void nnxr_nn_tape_set_step(nnxr_nn_tape *t, uint32_t step_index) { t->step = step_index; }
+void nnxr_nn_tape_set_profile(nnxr_nn_tape *t, bool on) { t->profile = on; }
 nnxr_recorder *nnxr_nn_tape_recorder(const nnxr_nn_tape *t) { return t->rec; }
 nnxr_nn *nnxr_nn_tape_nn(const nnxr_nn_tape *t) { return t->nn; }
 uint32_t nnxr_nn_tape_dispatches(const nnxr_nn_tape *t) { return t->dispatches; }
@@ -385,6 +395,7 @@ bool nn_bind_kernel(nnxr_nn_tape *t, nnxr_kernel *given, nn_kernel_id id, uint32
 {
     nnxr_nn *nn = t->nn;
     nnxr_buffer_slot slots[NNXR_KERNEL_MAX_BUFFERS];
+    t->what = what;
     if (count > NNXR_KERNEL_MAX_BUFFERS)
         return nnxr_fail(err, "%s: %u buffers", what, count);
     for (uint32_t i = 0; i < count; i++) {
@@ -461,5 +472,7 @@ bool nn_dispatch(nnxr_nn_tape *t, nnxr_kernel *kernel, nnxr_binding *binding, co
     if (!nnxr_recorder_dispatch(t->rec, kernel, binding, push, push_size, gx, gy, gz, err))
         return nnxr_fail_prefix(err, "nn");
     t->dispatches++;
+    if (t->profile && !nnxr_recorder_mark(t->rec, t->what ? t->what : "nn", err))
+        return nnxr_fail_prefix(err, "nn profile");
     return true;
 }

@@ -175,6 +175,10 @@ nnxr_recorder *nnxr_nn_tape_recorder(const nnxr_nn_tape *tape);
 nnxr_nn *nnxr_nn_tape_nn(const nnxr_nn_tape *tape);
 /* Dispatches recorded through this tape so far (for budgeting and tests). */
 uint32_t nnxr_nn_tape_dispatches(const nnxr_nn_tape *tape);
+/* While on, every dispatch the tape records is followed by a timestamp mark named after the
+ * call that recorded it ("nnxr_nn_dense_forward", "nnxr_nn_conv2d_backward (dw)", ...), so a
+ * submission's marks time each dispatch (the recorder needs room for the marks). */
+void nnxr_nn_tape_set_profile(nnxr_nn_tape *tape, bool on);
 
 /* ------------------------------------------------------------------ GEMM */
 

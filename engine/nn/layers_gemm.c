@@ -501,6 +501,7 @@ static bool conv_im2col(nnxr_nn_tape *t, const char *what, const nnxr_nn_conv *c
     bool rows = conv_rows_im2col(t, c, g);
     if (!nn_bind(t, NN_K_IM2COL, rows ? 1u : 0u, what, args, 2, &k, &b, offs, err))
         return false;
+    t->what = "nnxr_nn_conv2d (im2col)";
     t->col_valid = n0 == 0 && nb == c->batch;
     t->col_x = x;
     t->col_shape = *c;
@@ -682,6 +683,7 @@ bool nnxr_nn_conv2d_backward(nnxr_nn_tape *t, const nnxr_nn_conv *c, const nnxr_
             bool rows = conv_rows_col2im(t, c);
             if (!nn_bind(t, NN_K_COL2IM, rows ? 1u : 0u, what, args, 3, &k, &b, offs, err))
                 return false;
+            t->what = "nnxr_nn_conv2d_backward (col2im)";
             uint64_t total = (uint64_t)nb * c->in_ch * (rows ? c->in_h : g.ihw);
             nn_conv_push p = {.n0 = n0,
                               .nb = nb,

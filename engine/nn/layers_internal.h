@@ -96,6 +96,8 @@ struct nnxr_nn_tape {
     nnxr_buffer *scratch[NN_SCRATCH_SLOTS];
     nnxr_buffer **retired;       /* outgrown scratch buffers still used by the recording */
     uint32_t retired_count, retired_cap;
+    bool profile;                /* mark after every dispatch (nnxr_nn_tape_set_profile) */
+    const char *what;            /* the call of the last binding, the name of its mark */
     /* What scratch slot 0 holds: the im2col of col_x (whole batch) for shape col_shape. */
     bool col_valid;
     nnxr_nn_mem col_x;

@@ -376,7 +376,12 @@ bool nnxr_nn_gather(nnxr_nn_tape *t, const nnxr_nn_gather_args *a, nnxr_error *e
     uint32_t offs[8];
     nnxr_kernel *k;
     nnxr_binding *b;
-    if (!nn_bind(t, NN_K_GATHER, 0, what, args, 8, &k, &b, offs, err))
+    /* 16 features an invocation when whole uvec4s of the source and vec4s of x line up:
+     * element offsets from the bound range starts (nn_bind's rule) multiples of 4. */
+    bool wide = a->format == NNXR_NN_U8 && a->features % 16 == 0 &&
+                (args[0].mem.offset % t->nn->align) % 16 == 0 &&
+                (args[5].mem.offset % t->nn->align) % 16 == 0;
+    if (!nn_bind(t, NN_K_GATHER, wide ? 1u : 0u, what, args, 8, &k, &b, offs, err))
         return false;
     bool quad = a->format == NNXR_NN_U8 && a->features % 4 == 0;
     float scale = a->scale != 0.0f ? a->scale : a->format == NNXR_NN_U8 ? 1.0f / 255.0f : 1.0f;
@@ -405,7 +410,7 @@ bool nnxr_nn_gather(nnxr_nn_tape *t, const nnxr_nn_gather_args *a, nnxr_error *e
         .lo_off = offs[6],
         .mo_off = offs[7],
     };
-    uint64_t work = quad ? bf / 4 : bf;
+    uint64_t work = wide ? bf / 16 : quad ? bf / 4 : bf;
     return nn_dispatch(t, k, b, &p, sizeof p, nn_groups(work, 256), 1, 1, err);
 }
 
@@ -530,12 +535,21 @@ bool nnxr_nn_optimize(nnxr_nn_tape *t, const nnxr_nn_opt_args *a, nnxr_error *er
     uint32_t offs[6];
     nnxr_kernel *k;
     nnxr_binding *b;
-    if (!nn_bind(t, NN_K_OPTIMIZE, 0, what, args, 6, &k, &b, offs, err))
+    /* vec4 accesses for the vectors whose element offset from their bound range start (by
+     * nn_bind's rule) is a multiple of 4: params and grads must be, for any. */
+    bool al[4];
+    for (uint32_t i = 0; i < 4; i++)
+        al[i] = !nn_present(args[i].mem) || (args[i].mem.offset % t->nn->align) % 16 == 0;
+    bool vec4 = al[0] && al[1];
+    uint32_t variant = (adam ? 1u : 0u) |
+                       (vec4 ? 2u | (al[2] ? 4u : 0u) | (al[3] ? 8u : 0u) : 0u);
+    if (!nn_bind(t, NN_K_OPTIMIZE, variant, what, args, 6, &k, &b, offs, err))
         return false;
     nn_opt_push p = {.count = a->count, .p_off = offs[0], .g_off = offs[1], .s1_off = offs[2],
                      .s2_off = offs[3], .hp_off = offs[4], .bits_off = offs[5],
                      .flags = (adam ? NN_OPT_ADAM : 0u) | (a->zero_grads ? NN_OPT_ZERO_GRADS : 0u) |
                               (nn_present(a->weight_bits) ? NN_OPT_BITS : 0u),
                      .step_index = t->step};
-    return nn_dispatch(t, k, b, &p, sizeof p, nn_groups(a->count, 256), 1, 1, err);
+    return nn_dispatch(t, k, b, &p, sizeof p, nn_groups(vec4 ? a->count / 4 + 1 : a->count, 256),
+                       1, 1, err);
 }

@@ -735,6 +735,7 @@ static bool submit_steps(nnxr_trainer *t, int k, nnxr_train_report *rep, nnxr_er
     double t0 = now_ms();
     if (!nnxr_recorder_run(t->steps[k].rec, err))
         return nnxr_fail_prefix(err, "trainer: %u steps", n);
+    t->last_k = k;
     double ms = now_ms() - t0;
     uint32_t flag = 0;
     if (!nnxr_buffer_readback(t->gpu, t->stats, TR_STATS_FLAG * 4, &flag, 4, err))
@@ -1052,6 +1053,7 @@ bool nnxr_trainer_create(nnxr_gpu *gpu, const nnxr_train_config *cfg,
     t->gpu = gpu;
     t->cfg = *cfg;
     t->bound_chunk = UINT32_MAX;
+    t->last_k = -1;
     t->shape = *data;
     t->host = data;
     memset(&t->shape.train, 0, sizeof t->shape.train);
@@ -1350,6 +1352,34 @@ uint32_t nnxr_trainer_data_chunks(const nnxr_trainer *t)
 {
     return t->sets[NNXR_SET_TRAIN].n_chunks;
 }
+uint32_t nnxr_trainer_profile(const nnxr_trainer *t, nnxr_train_profile_row *rows, uint32_t max)
+{
+    if (!t->cfg.profile || t->last_k < 0 || !t->steps[t->last_k].rec)
+        return 0;
+    nnxr_mark marks[TR_PROFILE_MARKS];
+    uint32_t n = nnxr_recorder_marks(t->steps[t->last_k].rec, marks, TR_PROFILE_MARKS);
+    uint32_t count = 0, i = 0;
+    while (i < n && strcmp(marks[i].name, TR_PROFILE_START) != 0)
+        i++;
+    /* Each mark closes the dispatch recorded just before it. */
+    for (i++; i < n; i++) {
+        double ms = (marks[i].ns - marks[i - 1].ns) * 1e-6;
+        uint32_t r = 0;
+        while (r < count && strcmp(rows[r].call, marks[i].name) != 0)
+            r++;
+        if (r == count) {
+            if (count == max)
+                continue;
+            memset(&rows[count], 0, sizeof rows[count]);
+            snprintf(rows[count].call, sizeof rows[count].call, "%s", marks[i].name);
+            count++;
+        }
+        rows[r].dispatches++;
+        rows[r].ms += ms;
+    }
+    return count;
+}
+
 double nnxr_trainer_step_dispatches(const nnxr_trainer *t) { return t->dispatches_per_step; }
 
 bool nnxr_trainer_read_params(nnxr_trainer *t, float *params, nnxr_error *err)

@@ -108,6 +108,8 @@ typedef struct nnxr_train_config {
     uint32_t probe_count;         /* probe batch size (default 32; 0 = none) */
     VkDeviceSize chunk_bytes;     /* data chunk limit; 0 = maxStorageBufferRange */
     uint32_t max_recorded_steps;  /* longest recording (default 1024) */
+    bool profile;                 /* time every dispatch of each recording's first step
+                                   * (nnxr_trainer_profile) */
     nnxr_nn *nn;                  /* kernels to use; NULL = the trainer makes its own */
     /* Metrics sink (train.loss, val.accuracy, epoch, ...); may be NULL. */
     void (*publish)(void *user, const char *name, double value);
@@ -224,6 +226,17 @@ uint32_t nnxr_trainer_data_chunks(const nnxr_trainer *t); /* chunks of the train
 /* Dispatches per step in the latest step recording, counting its per-submission backup copy
  * and checks (a fused recording of many steps is below 1). 0 before the first step. */
 double nnxr_trainer_step_dispatches(const nnxr_trainer *t);
+
+/* Where the first step of the last training submission spent its time, call by call in the
+ * order first recorded (repeated calls summed), from device timestamps; needs cfg.profile.
+ * The fused tiny-MLP kernel's dispatches run all the submission's steps: they are timed
+ * whole. Returns the rows written (0 without a profiled submission). */
+typedef struct nnxr_train_profile_row {
+    char call[64];                /* the nn call that recorded the dispatches */
+    uint32_t dispatches;
+    double ms;
+} nnxr_train_profile_row;
+uint32_t nnxr_trainer_profile(const nnxr_trainer *t, nnxr_train_profile_row *rows, uint32_t max);
 
 /* Parameters (param_count floats) and optimizer state (SGD: delta in state1; Adam: m, v). */
 bool nnxr_trainer_read_params(nnxr_trainer *t, float *params, nnxr_error *err);

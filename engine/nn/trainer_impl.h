@@ -9,6 +9,8 @@
 #include "nn/trainer.h"
 
 #define TR_MAX_SIZES 24 /* recordings of 1, 2, 3, 4, 6, 8, 11, 16, ... steps (ratio ~1.41) */
+#define TR_PROFILE_MARKS 1024        /* timestamp marks of a profiled recording */
+#define TR_PROFILE_START "step start" /* the mark before a profiled step's first dispatch */
 
 /* Float offsets in the small "stats" buffer. */
 enum {
@@ -96,6 +98,7 @@ struct nnxr_trainer {
     VkDeviceSize class_total;
     bool class_means;          /* class_buf holds means (not sums) */
 
+    int last_k;                /* the recording of the last training submission (-1 none) */
     tr_rec steps[TR_MAX_SIZES];
     uint32_t sizes[TR_MAX_SIZES]; /* steps of recording i */
     uint32_t n_sizes;

@@ -343,7 +343,8 @@ static bool begin_rec(nnxr_trainer *t, tr_rec *r, nnxr_error *err)
         r->tape = NULL;
         nnxr_binding_destroy(t->gpu, r->extra);
         r->extra = NULL;
-    } else if (!nnxr_recorder_create(t->gpu, 0, &r->rec, err)) {
+    } else if (!nnxr_recorder_create(t->gpu, t->cfg.profile ? TR_PROFILE_MARKS : 0, &r->rec,
+                                     err)) {
         return false;
     }
     r->recorded = false;
@@ -361,11 +362,23 @@ bool tr_record_steps(nnxr_trainer *t, tr_rec *r, uint32_t steps, nnxr_error *err
     bool ok = nnxr_recorder_copy(rec, t->params, 0, t->backup, 0, pbytes, err) &&
               nnxr_recorder_fill(rec, t->stats, TR_STATS_FLAG * 4, 4, 0, err);
     if (ok && t->fused) {
-        ok = fused_steps(t, r->tape, ch, steps, err);
+        /* Its dispatches are whole submissions: profiled whole. */
+        if (t->cfg.profile) {
+            ok = nnxr_recorder_mark(rec, TR_PROFILE_START, err);
+            nnxr_nn_tape_set_profile(r->tape, true);
+        }
+        ok = ok && fused_steps(t, r->tape, ch, steps, err);
+        nnxr_nn_tape_set_profile(r->tape, false);
     } else {
         for (uint32_t s = 0; ok && s < steps; s++) {
             nnxr_nn_tape_set_step(r->tape, s);
-            ok = t->vae ? vae_step(t, r->tape, ch, err) : seq_step(t, r->tape, ch, err);
+            bool profile = t->cfg.profile && s == 0;
+            if (profile) {
+                ok = nnxr_recorder_mark(rec, TR_PROFILE_START, err);
+                nnxr_nn_tape_set_profile(r->tape, true);
+            }
+            ok = ok && (t->vae ? vae_step(t, r->tape, ch, err) : seq_step(t, r->tape, ch, err));
+            nnxr_nn_tape_set_profile(r->tape, false);
         }
     }
     ok = ok &&

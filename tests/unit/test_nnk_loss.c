@@ -322,7 +322,7 @@ static void test_gather(nnk_env *e, uint32_t features, uint32_t batch)
             bad += gl2[r] != lab32[p2];
         }
         printf("  gather u8 %u features (%s), f32 rows: %zu mismatches\n", features,
-               features % 4 ? "per byte" : "per word", bad);
+               features % 4 ? "per byte" : features % 16 ? "per word" : "16 per invocation", bad);
         CHECK(bad == 0);
         free(gx), free(gm), free(gxf), free(gl), free(gl2);
     }
@@ -416,6 +416,7 @@ int main(void)
     test_vae(&e);
     test_rng(&e);
     test_gather(&e, 784, 13);
+    test_gather(&e, 12, 11);
     test_gather(&e, 7, 9);
     test_reduce_finite_class(&e);
     nnk_close(&e);

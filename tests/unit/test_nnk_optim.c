@@ -2,18 +2,25 @@
  * AIive writes it and Adam with bias correction, one step and several (each step its own
  * gradient, recorded as consecutive tape steps, then the recording replayed after advancing
  * hparams.step as a trainer does), with L1 and L2 on the weights only (weight bits), and the
- * gradient zeroing. Parameters start at an odd offset of a shared buffer. */
+ * gradient zeroing. Parameters start at an odd offset of a shared buffer (the scalar path) or
+ * at multiples of 4 floats (vec4 accesses, the state aligned or not). */
 #include "test_nnk_util.h"
 
 #define NP 1037u /* parameters: not a multiple of any workgroup */
 
+/* The vectors at float offset `off` of one buffer, `stride` apart (grads likewise): odd
+ * offsets take the kernel's scalar path, multiples of 4 its vec4 accesses (a stride of NP
+ * leaves the state vectors unaligned, as in a trainer whose parameter count is odd). */
 static void run(nnk_env *e, nnxr_nn_optimizer kind, uint32_t steps, uint32_t replays, float l1,
-                float l2, uint32_t step0)
+                float l2, uint32_t step0, uint32_t off, uint32_t stride)
 {
     uint32_t s = 17 + kind * 5 + steps;
     double *wd, *gd;
     float *wf = nnk_rand(&s, NP, -1, 1, &wd);
     float *gf = nnk_rand(&s, (size_t)NP * steps, -1, 1, &gd);
+    float *gpad = tg_alloc((size_t)stride * steps * 4);
+    for (uint32_t st = 0; st < steps; st++)
+        memcpy(gpad + (size_t)st * stride, gf + (size_t)st * NP, NP * 4);
     for (uint32_t i = 0; i < NP; i += 97) {
         wf[i] = 0.0f; /* sign(0) = 0 for L1 */
         wd[i] = 0.0;
@@ -23,10 +30,9 @@ static void run(nnk_env *e, nnxr_nn_optimizer kind, uint32_t steps, uint32_t rep
         isw[i] = (i % 7) != 3; /* every 7th is a "bias" */
     uint32_t bits[(NP + 31) / 32];
     nnxr_nn_pack_weight_bits(NP, isw, bits);
-    /* params at float offset 3 of a buffer shared with the state */
-    nnxr_buffer *P = nnk_buf(e, "params+state", 3 + 3 * (size_t)NP, NULL);
-    nnk_upload(e, P, 3, wf, NP);
-    nnxr_buffer *G = nnk_buf(e, "grads", (size_t)NP * steps, gf);
+    nnxr_buffer *P = nnk_buf(e, "params+state", off + 3 * (size_t)stride, NULL);
+    nnk_upload(e, P, off, wf, NP);
+    nnxr_buffer *G = nnk_buf(e, "grads", (size_t)stride * steps, gpad);
     nnxr_buffer *BITS = nnk_buf(e, "bits", (NP + 31) / 32, (float *)bits);
     nnxr_buffer *HP = tg_buffer(e->gpu, "hp", NNXR_BUFFER_HOST, 64);
     nnxr_nn_hparams hp = nnxr_nn_hparams_default();
@@ -46,10 +52,10 @@ static void run(nnk_env *e, nnxr_nn_optimizer kind, uint32_t steps, uint32_t rep
         nnxr_nn_tape_set_step(e->tape, st);
         nnxr_nn_opt_args a = {.kind = kind,
                               .count = NP,
-                              .params = nnxr_nn_at(P, 3 * 4),
-                              .grads = nnxr_nn_at(G, (size_t)st * NP * 4),
-                              .state1 = nnxr_nn_at(P, (3 + (size_t)NP) * 4),
-                              .state2 = nnxr_nn_at(P, (3 + 2 * (size_t)NP) * 4),
+                              .params = nnxr_nn_at(P, (size_t)off * 4),
+                              .grads = nnxr_nn_at(G, (size_t)st * stride * 4),
+                              .state1 = nnxr_nn_at(P, (off + (size_t)stride) * 4),
+                              .state2 = nnxr_nn_at(P, (off + 2 * (size_t)stride) * 4),
                               .hparams = nnxr_nn_at(HP, 0),
                               .weight_bits = nnxr_nn_at(BITS, 0)};
         ok = nnxr_nn_optimize(e->tape, &a, &err);
@@ -73,17 +79,17 @@ static void run(nnk_env *e, nnxr_nn_optimizer kind, uint32_t steps, uint32_t rep
                 else
                     nnxr_ref_adam_step(NP, wd, g, m, v, t, hp.lr, hp.beta1, hp.beta2, hp.adam_eps);
             }
-        float *gw = nnk_read(e, P, 3, NP), *gs1 = nnk_read(e, P, 3 + NP, NP);
-        char label[128];
-        snprintf(label, sizeof label, "%s %u step%s x %u replay%s l1 %.3g l2 %.3g: params",
-                 kind == NNXR_NN_SGD ? "SGD-momentum" : "Adam", steps, steps > 1 ? "s" : "",
-                 replays, replays > 1 ? "s" : "", l1, l2);
+        float *gw = nnk_read(e, P, off, NP), *gs1 = nnk_read(e, P, off + stride, NP);
+        char label[160];
+        snprintf(label, sizeof label, "%s %u step%s x %u replay%s l1 %.3g l2 %.3g off %u stride "
+                 "%u: params", kind == NNXR_NN_SGD ? "SGD-momentum" : "Adam", steps,
+                 steps > 1 ? "s" : "", replays, replays > 1 ? "s" : "", l1, l2, off, stride);
         NNK_CLOSE(label, gw, wd, NP, NNK_TOL);
         snprintf(label, sizeof label, "%s %u x %u: %s", kind == NNXR_NN_SGD ? "SGD-momentum" : "Adam",
                  steps, replays, kind == NNXR_NN_SGD ? "delta" : "m");
         NNK_CLOSE(label, gs1, m, NP, NNK_TOL);
         if (kind == NNXR_NN_ADAM) {
-            float *gs2 = nnk_read(e, P, 3 + 2 * NP, NP);
+            float *gs2 = nnk_read(e, P, off + 2 * stride, NP);
             NNK_CLOSE("Adam: v", gs2, v, NP, NNK_TOL);
             free(gs2);
         }
@@ -93,7 +99,7 @@ static void run(nnk_env *e, nnxr_nn_optimizer kind, uint32_t steps, uint32_t rep
     nnxr_nn_tape_clear(e->tape);
     nnxr_buffer_destroy(e->gpu, P), nnxr_buffer_destroy(e->gpu, G);
     nnxr_buffer_destroy(e->gpu, BITS), nnxr_buffer_destroy(e->gpu, HP);
-    free(wf), free(gf), free(wd), free(gd), free(isw);
+    free(wf), free(gf), free(gpad), free(wd), free(gd), free(isw);
 }
 
 static void test_zero_grads(nnk_env *e)
@@ -132,10 +138,15 @@ static void test_zero_grads(nnk_env *e)
 int main(void)
 {
     nnk_env e = nnk_open();
-    run(&e, NNXR_NN_SGD, 1, 1, 0, 0, 0);
-    run(&e, NNXR_NN_SGD, 5, 2, 0.01f, 0.02f, 0);
-    run(&e, NNXR_NN_ADAM, 1, 1, 0, 0, 0);
-    run(&e, NNXR_NN_ADAM, 4, 3, 0.003f, 0.01f, 3);
+    run(&e, NNXR_NN_SGD, 1, 1, 0, 0, 0, 3, NP);
+    run(&e, NNXR_NN_SGD, 5, 2, 0.01f, 0.02f, 0, 3, NP);
+    run(&e, NNXR_NN_ADAM, 1, 1, 0, 0, 0, 3, NP);
+    run(&e, NNXR_NN_ADAM, 4, 3, 0.003f, 0.01f, 3, 3, NP);
+    /* vec4 accesses: every vector aligned; params and grads aligned, the state not */
+    run(&e, NNXR_NN_SGD, 5, 2, 0.01f, 0.02f, 0, 4, 1040);
+    run(&e, NNXR_NN_ADAM, 4, 3, 0.003f, 0.01f, 3, 4, 1040);
+    run(&e, NNXR_NN_SGD, 1, 3, 0.01f, 0.02f, 0, 0, NP);
+    run(&e, NNXR_NN_ADAM, 1, 4, 0.003f, 0.01f, 3, 0, NP);
     test_zero_grads(&e);
     nnk_close(&e);
     return check_finish();
