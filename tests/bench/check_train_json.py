@@ -17,7 +17,7 @@ def main():
         log = os.path.join(tmp, "calls")
         env = dict(os.environ, FAKE_TORCH_LOG=log)
         out = subprocess.run([nnxr, "bench", "train", "--models", "tiny,mlp", "--seconds", "0.3",
-                              "--no-eval", "--python", fake, "--torch-script", fake, "--json"],
+                              "--no-eval", "--profile", "--python", fake, "--torch-script", fake, "--json"],
                              capture_output=True, text=True, timeout=600, env=env)
         if out.returncode != 0:
             sys.exit("bench failed (%d): %s" % (out.returncode, out.stderr))
@@ -43,6 +43,20 @@ def main():
     assert models["tiny"]["batch"] == 32 and models["mlp"]["batch"] == 64
     assert models["tiny"]["fused"] is True, models["tiny"]
     assert models["mlp"]["fused"] is False, models["mlp"]
+    # The profile: the calls of one step, each timed; the mlp's are its layers' calls in
+    # recording order (a gather first, the optimizer last), tiny's the one fused kernel.
+    for name, r in models.items():
+        assert r["profile_runs"] == 5, r
+        rows = r["profile"]
+        assert rows and all(x["ms"] > 0 and x["dispatches"] >= 1 for x in rows), rows
+        assert sum(x["ms"] for x in rows) < 1000, rows
+    calls = [x["call"] for x in models["mlp"]["profile"]]
+    assert calls[0] == "nnxr_nn_gather" and calls[-1] == "nnxr_nn_optimize", calls
+    for c in ("nnxr_nn_dense_forward", "nnxr_nn_softmax_ce", "nnxr_nn_dense_backward (dw)"):
+        assert c in calls, calls
+    dense = [x for x in models["mlp"]["profile"] if x["call"] == "nnxr_nn_dense_forward"]
+    assert dense[0]["dispatches"] == 3, dense  # 784-128-128-10: three layers
+    assert [x["call"] for x in models["tiny"]["profile"]] == ["nnxr_nn_fused_mlp_steps"]
     print("ok:", ", ".join("%s %.0f samples/s (%.2fx the fake baseline)" % (
         n, r["samples_per_s"], r["ratio_vs_torch"]) for n, r in sorted(models.items())))
 
