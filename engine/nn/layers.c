@@ -78,12 +78,20 @@ static const nnxr_slot_kind gemm_cpu_kinds[7] = {
     [6] = {NNXR_SLOT_UNIFORM_TEXEL, VK_FORMAT_R32G32B32A32_SFLOAT},
 };
 
+/* im2col.comp and col2im.comp: their column-side input again as a texel view (last slot). */
+static const nnxr_slot_kind im2col_kinds[3] = {
+    [2] = {NNXR_SLOT_UNIFORM_TEXEL, VK_FORMAT_R32_SFLOAT},
+};
+static const nnxr_slot_kind col2im_kinds[4] = {
+    [3] = {NNXR_SLOT_UNIFORM_TEXEL, VK_FORMAT_R32_SFLOAT},
+};
+
 static const kernel_info kernel_infos[NN_K_COUNT] = {
     [NN_K_GEMM_CPU] = {"nn/gemm_cpu.comp", 7, (1u << 2) | (1u << 5), sizeof(nn_gemm_push),
                        gemm_cpu_kinds},
     [NN_K_GEMM_GPU] = {"nn/gemm_gpu.comp", 6, (1u << 2) | (1u << 5), sizeof(nn_gemm_push)},
-    [NN_K_IM2COL] = {"nn/im2col.comp", 2, 1u << 1, sizeof(nn_conv_push)},
-    [NN_K_COL2IM] = {"nn/col2im.comp", 3, 1u << 1, sizeof(nn_conv_push)},
+    [NN_K_IM2COL] = {"nn/im2col.comp", 3, 1u << 1, sizeof(nn_conv_push), im2col_kinds},
+    [NN_K_COL2IM] = {"nn/col2im.comp", 4, 1u << 1, sizeof(nn_conv_push), col2im_kinds},
     [NN_K_MAXPOOL_FWD] = {"nn/maxpool_fwd.comp", 2, 1u << 1, sizeof(nn_pool_push)},
     [NN_K_MAXPOOL_BWD] = {"nn/maxpool_bwd.comp", 3, 1u << 2, sizeof(nn_pool_push)},
     [NN_K_ACT_FWD] = {"nn/act_fwd.comp", 2, 1u << 1, sizeof(nn_act_push)},
@@ -142,7 +150,9 @@ static uint32_t kernel_specs(const nnxr_nn *nn, nn_kernel_id id, uint32_t varian
         break;
     case NN_K_IM2COL:
     case NN_K_COL2IM:
-        s[n++] = nnxr_spec_u32(0, variant == 1u); /* ROWS */
+        s[n++] = nnxr_spec_u32(0, variant & 1u);        /* ROWS */
+        s[n++] = nnxr_spec_u32(1, (variant >> 1) & 1u); /* TEX */
+        s[n++] = nnxr_spec_u32(2, (variant >> 2) & 1u); /* VEC4 */
         break;
     default:
         break;

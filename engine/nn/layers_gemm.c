@@ -38,12 +38,12 @@ typedef struct gemm_op {
 
 static uint32_t act_bits(nnxr_nn_act a) { return (uint32_t)a & 3u; }
 
-/* Whether argument b's bound range (from its aligned-down start, as nn_bind binds it) fits
- * in one RGBA32F texel view. */
-static bool gemm_texel_fits(const nnxr_nn *nn, const nn_arg *b)
+/* Whether an argument's bound range (from its aligned-down start, as nn_bind binds it) fits
+ * in one texel view of texel_bytes per texel. */
+static bool texel_fits(const nnxr_nn *nn, const nn_arg *a, uint32_t texel_bytes)
 {
-    uint64_t lead = b->mem.offset % nn->align;
-    uint64_t texels = (lead + b->elems * 4 + 15) / 16;
+    uint64_t lead = a->mem.offset % nn->align;
+    uint64_t texels = (lead + a->elems * 4 + texel_bytes - 1) / texel_bytes;
     return texels <= nn->info->properties.limits.maxTexelBufferElements;
 }
 
@@ -162,7 +162,7 @@ static bool gemm_record(nnxr_nn_tape *t, const gemm_op *op, nnxr_error *err)
                    (op->batches == 1 || op->sb % 8 == 0);
         /* B's 8-float loads (the operand whose addresses differ between lanes) through a
          * texel view when its range fits one. */
-        bool btex = bvec && nn->gemm_texel && gemm_texel_fits(nn, &op->b);
+        bool btex = bvec && nn->gemm_texel && texel_fits(nn, &op->b, 16);
         if (btex) {
             g.args[6].mem = op->b.mem;
             g.args[6].elems = op->b.elems;
@@ -493,13 +493,23 @@ static bool conv_im2col(nnxr_nn_tape *t, const char *what, const nnxr_nn_conv *c
                         nnxr_buffer *col, nnxr_error *err)
 {
     uint64_t B = c->batch;
-    nn_arg args[2] = {arg("x", x, B * c->in_ch * g->ihw, false),
-                      arg("col", nnxr_nn_at(col, 0), (uint64_t)nb * g->ckk * g->ohw, false)};
-    uint32_t offs[2];
+    nn_arg args[3] = {arg("x", x, B * c->in_ch * g->ihw, false),
+                      arg("col", nnxr_nn_at(col, 0), (uint64_t)nb * g->ckk * g->ohw, false),
+                      {"x (texel view)", {0}, 0, true, 4}};
+    uint32_t offs[3];
     nnxr_kernel *k;
     nnxr_binding *b;
     bool rows = conv_rows_im2col(t, c, g);
-    if (!nn_bind(t, NN_K_IM2COL, rows ? 1u : 0u, what, args, 2, &k, &b, offs, err))
+    /* Row-shaped work reads x through a texel view when it fits one. */
+    bool tex = rows && texel_fits(t->nn, &args[0], 4);
+    if (tex) {
+        args[2].mem = args[0].mem;
+        args[2].elems = args[0].elems;
+    }
+    /* ... and writes 4 elements per store when rows are whole vec4s. */
+    bool vec4 = rows && g->ow % 4 == 0 && (args[1].mem.offset % t->nn->align) % 16 == 0;
+    if (!nn_bind(t, NN_K_IM2COL, (rows ? 1u : 0u) | (tex ? 2u : 0u) | (vec4 ? 4u : 0u), what,
+                 args, 3, &k, &b, offs, err))
         return false;
     t->what = "nnxr_nn_conv2d (im2col)";
     t->col_valid = n0 == 0 && nb == c->batch;
@@ -674,14 +684,24 @@ bool nnxr_nn_conv2d_backward(nnxr_nn_tape *t, const nnxr_nn_conv *c, const nnxr_
             if (!gemm_record(t, &op, err))
                 return false;
             uint64_t in_elems = B * c->in_ch * g.ihw;
-            nn_arg args[3] = {arg("dcol", nnxr_nn_at(dcol, 0), (uint64_t)nb * g.ckk * g.ohw, false),
+            nn_arg args[4] = {arg("dcol", nnxr_nn_at(dcol, 0), (uint64_t)nb * g.ckk * g.ohw, false),
                               arg("dx", gr->dx, in_elems, false),
-                              arg("dx_y", aux, in_elems, true)};
-            uint32_t offs[3];
+                              arg("dx_y", aux, in_elems, true),
+                              {"dcol (texel view)", {0}, 0, true, 4}};
+            uint32_t offs[4];
             nnxr_kernel *k;
             nnxr_binding *b;
             bool rows = conv_rows_col2im(t, c);
-            if (!nn_bind(t, NN_K_COL2IM, rows ? 1u : 0u, what, args, 3, &k, &b, offs, err))
+            bool tex = rows && texel_fits(t->nn, &args[0], 4);
+            if (tex) {
+                args[3].mem = args[0].mem;
+                args[3].elems = args[0].elems;
+            }
+            bool vec4 = rows && c->in_w % 4 == 0 &&
+                        (args[1].mem.offset % t->nn->align) % 16 == 0 &&
+                        (!nn_present(aux) || (args[2].mem.offset % t->nn->align) % 16 == 0);
+            if (!nn_bind(t, NN_K_COL2IM, (rows ? 1u : 0u) | (tex ? 2u : 0u) | (vec4 ? 4u : 0u),
+                         what, args, 4, &k, &b, offs, err))
                 return false;
             t->what = "nnxr_nn_conv2d_backward (col2im)";
             uint64_t total = (uint64_t)nb * c->in_ch * (rows ? c->in_h : g.ihw);

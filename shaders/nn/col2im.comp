@@ -5,14 +5,23 @@
 // multiplies the whole sum). A gather (each input element sums its own taps), so
 // no two invocations write one element. Shapes of work as im2col.comp (spec constant ROWS):
 // one invocation per dx element (GPUs), or per dx row (s, ch, y) of w elements (CPU devices:
-// the divisions once per row). pc.total counts elements or rows accordingly.
+// the divisions once per row). pc.total counts elements or rows accordingly. With TEX (rows
+// only) dcol is read through a texel view of the same range (binding 3), as in im2col.comp.
 #version 450
 #include "nn/common.glsl"
 layout(local_size_x = 64) in;
 layout(constant_id = 0) const bool ROWS = false;
+layout(constant_id = 1) const bool TEX = false;
+// Rows with VEC4 (w % 4 == 0, dx and dx_y at multiples of 4 floats) sum 4 elements at a time.
+layout(constant_id = 2) const bool VEC4 = false;
 layout(std430, binding = 0) readonly buffer DCol { float dcol[]; };
 layout(std430, binding = 1) buffer DX { float dx[]; };
 layout(std430, binding = 2) readonly buffer DXY { float dxy[]; };
+layout(binding = 3) uniform samplerBuffer dcol_tex;
+layout(std430, binding = 1) buffer DX4 { vec4 dx4[]; };
+layout(std430, binding = 2) readonly buffer DXY4 { vec4 dxy4[]; };
+
+float tap(uint i) { return TEX ? texelFetch(dcol_tex, int(i)).x : dcol[i]; }
 layout(push_constant) uniform Push {
     uint n0, nb, c, h, w, k, oh, ow, pad, x_off, col_off, y_off, flags, total;
 } pc;
@@ -36,6 +45,34 @@ void main()
             uint yy = i % pc.h, plane = i / pc.h; // plane = s * c + ch
             uint base = pc.col_off + plane * kk * ohw;
             uint g0 = (pc.n0 * pc.c) * hw + i * pc.w;
+            if (VEC4) {
+                for (uint xx = 0u; xx < pc.w; xx += 4u) {
+                    vec4 sum = vec4(0.0);
+                    for (uint p = 0u; p < pc.k; p++) {
+                        int oy = int(yy + pc.pad) - int(p);
+                        if (oy < 0 || oy >= int(pc.oh))
+                            continue;
+                        uint rb = base + p * pc.k * ohw + uint(oy) * pc.ow;
+                        for (uint q = 0u; q < pc.k; q++) {
+                            int ox = int(xx + pc.pad) - int(q);
+                            uint rq = rb + q * ohw;
+                            for (uint e = 0u; e < 4u; e++)
+                                if (ox + int(e) >= 0 && ox + int(e) < int(pc.ow))
+                                    sum[e] += tap(rq + uint(ox + int(e)));
+                        }
+                    }
+                    uint v = (pc.x_off + g0 + xx) / 4u;
+                    if ((pc.flags & 1u) != 0u)
+                        sum += dx4[v];
+                    if (act != 0u) {
+                        vec4 y = dxy4[(pc.y_off + g0 + xx) / 4u];
+                        for (uint e = 0u; e < 4u; e++)
+                            sum[e] *= nn_act_deriv_y(act, y[e]);
+                    }
+                    dx4[v] = sum;
+                }
+                continue;
+            }
             for (uint xx = 0u; xx < pc.w; xx++) {
                 float sum = 0.0;
                 for (uint p = 0u; p < pc.k; p++) {
@@ -46,7 +83,7 @@ void main()
                     for (uint q = 0u; q < pc.k; q++) {
                         int ox = int(xx + pc.pad) - int(q);
                         if (ox >= 0 && ox < int(pc.ow))
-                            sum += dcol[rb + q * ohw + uint(ox)];
+                            sum += tap(rb + q * ohw + uint(ox));
                     }
                 }
                 dx[pc.x_off + g0 + xx] = finish(g0 + xx, sum, act);

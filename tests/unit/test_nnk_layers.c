@@ -2,9 +2,10 @@
  * shapes that are no multiple of any tile: dense forward (bias + every activation fused) and
  * backward (dx with the previous layer's derivative fused, dw, db, accumulation), conv2d
  * (3 -> 5 channels on 9x11 images, k = 3, 4 and 5, valid and same; an aligned shape that takes
- * the vector-load path) forward and backward, maxpool 2x2 on odd sizes with ties (the first
- * maximum wins), and the unfused activations including large |z|. Error measure: see
- * test_nnk_util.h (norm-based relative error <= 1e-4). */
+ * the vector-load path; rows of whole vec4s; the forward's columns reused, and dx accumulated)
+ * forward and backward, maxpool 2x2 on odd sizes with ties (the first maximum wins), and the
+ * unfused activations including large |z|. Error measure: see test_nnk_util.h (norm-based
+ * relative error <= 1e-4). */
 #include "test_nnk_util.h"
 
 static double deriv_y(int act, double y)
@@ -114,12 +115,16 @@ static uint32_t test_conv(nnk_env *e, const nnxr_nn_conv *c, int act, int dx_act
     float *dzf = nnk_rand(&s, ny, -1, 1, &dzd);
     nnxr_buffer *X = nnk_buf(e, "x", nx, xf), *W = nnk_buf(e, "w", nw, wf);
     nnxr_buffer *Bb = nnk_buf(e, "b", c->out_ch, bf), *Y = nnk_buf(e, "y", ny, NULL);
-    nnxr_buffer *DZ = nnk_buf(e, "dz", ny, dzf), *DX = nnk_buf(e, "dx", nx, NULL);
+    /* CONV_REUSE also accumulates into an old dx (the derivative multiplies the sum). */
+    bool acc = mode == CONV_REUSE;
+    double *oldd;
+    float *oldf = nnk_rand(&s, nx, -1, 1, &oldd);
+    nnxr_buffer *DZ = nnk_buf(e, "dz", ny, dzf), *DX = nnk_buf(e, "dx", nx, acc ? oldf : NULL);
     nnxr_buffer *DW = nnk_buf(e, "dw", nw, NULL), *DB = nnk_buf(e, "db", c->out_ch, NULL);
     nnxr_nn_conv_grad g = {.x = nnxr_nn_at(X, 0), .w = nnxr_nn_at(W, 0), .dz = nnxr_nn_at(DZ, 0),
                            .dx = nnxr_nn_at(DX, 0), .dw = nnxr_nn_at(DW, 0), .db = nnxr_nn_at(DB, 0),
                            .dx_act = (nnxr_nn_act)dx_act, .dx_y = nnxr_nn_at(X, 0),
-                           .x_unchanged = mode != CONV_PLAIN};
+                           .accumulate_dx = acc, .x_unchanged = mode != CONV_PLAIN};
     /* CONV_STALE: the forward of other data (x2 into y2) in between. */
     double *x2d;
     float *x2f = nnk_rand(&s, nx, -2, 2, &x2d);
@@ -143,11 +148,11 @@ static uint32_t test_conv(nnk_env *e, const nnxr_nn_conv *c, int act, int dx_act
         nnxr_ref_act_forward((nnxr_ref_act)act, ny, y, y);
         nnxr_ref_conv2d_backward(&rc, xd, wd, dzd, dx, dw, db);
         for (size_t i = 0; i < nx; i++)
-            dx[i] *= deriv_y(dx_act, xd[i]);
+            dx[i] = (dx[i] + (acc ? oldd[i] : 0.0)) * deriv_y(dx_act, xd[i]);
         float *gy = nnk_read(e, Y, 0, ny), *gdx = nnk_read(e, DX, 0, nx);
         float *gdw = nnk_read(e, DW, 0, nw), *gdb = nnk_read(e, DB, 0, c->out_ch);
         char base[96], label[128];
-        static const char *const modes[] = {"", " reuse", " stale"};
+        static const char *const modes[] = {"", " reuse +acc", " stale"};
         snprintf(base, sizeof base, "conv b%u %u->%u %ux%u k%u %s%s", c->batch, c->in_ch,
                  c->out_ch, c->in_h, c->in_w, c->k, c->pad == NNXR_NN_PAD_SAME ? "same" : "valid",
                  modes[mode]);
@@ -167,7 +172,7 @@ static uint32_t test_conv(nnk_env *e, const nnxr_nn_conv *c, int act, int dx_act
     for (size_t i = 0; i < 10; i++)
         nnxr_buffer_destroy(e->gpu, bufs[i]);
     free(xf), free(wf), free(bf), free(dzf), free(xd), free(wd), free(bd), free(dzd);
-    free(x2f), free(x2d);
+    free(x2f), free(x2d), free(oldf), free(oldd);
     return backward;
 }
 
@@ -309,13 +314,19 @@ int main(void)
         {2, 3, 9, 11, 5, 4, NNXR_NN_PAD_SAME},
         {3, 4, 12, 12, 8, 3, NNXR_NN_PAD_SAME},
         {1, 1, 7, 5, 2, 1, NNXR_NN_PAD_VALID},
+        /* rows of whole vec4s on CPU devices: output rows (valid 10 -> 8), both (same 8) */
+        {2, 3, 10, 10, 4, 3, NNXR_NN_PAD_VALID},
+        {2, 2, 8, 8, 3, 5, NNXR_NN_PAD_SAME},
     };
-    static const int acts[][2] = {{1, 2}, {2, 1}, {3, 0}, {1, 3}, {0, 1}, {1, 1}, {1, 0}};
+    static const int acts[][2] = {{1, 2}, {2, 1}, {3, 0}, {1, 3}, {0, 1}, {1, 1}, {1, 0},
+                                  {2, 3}, {1, 2}};
     for (size_t i = 0; i < sizeof convs / sizeof convs[0]; i++)
         test_conv(&e, &convs[i], acts[i][0], acts[i][1], 10 + (uint32_t)i, CONV_PLAIN);
     /* The forward's column matrix reused by dw: one im2col fewer, same answers; with another
      * forward in between, recomputed (a stale matrix would give a wrong dw). */
-    for (size_t i = 1; i < sizeof convs / sizeof convs[0]; i += 4) {
+    static const size_t reused[] = {1, 5, 8};
+    for (size_t j = 0; j < sizeof reused / sizeof reused[0]; j++) {
+        size_t i = reused[j];
         uint32_t plain = test_conv(&e, &convs[i], acts[i][0], acts[i][1], 30, CONV_PLAIN);
         uint32_t reuse = test_conv(&e, &convs[i], acts[i][0], acts[i][1], 30, CONV_REUSE);
         uint32_t stale = test_conv(&e, &convs[i], acts[i][0], acts[i][1], 30, CONV_STALE);
