@@ -139,6 +139,10 @@ static uint32_t kernel_specs(const nnxr_nn *nn, nn_kernel_id id, uint32_t varian
         s[n++] = nnxr_spec_u32(0, variant == 2u);
         s[n++] = nnxr_spec_u32(1, variant == 1u);
         break;
+    case NN_K_MAXPOOL_FWD:
+    case NN_K_MAXPOOL_BWD:
+        s[n++] = nnxr_spec_u32(0, variant); /* PAIR */
+        break;
     case NN_K_GATHER:
         s[n++] = nnxr_spec_u32(0, variant); /* WIDE */
         break;

@@ -52,6 +52,22 @@ static bool pool_shape(uint32_t batch, uint32_t ch, uint32_t h, uint32_t w, cons
     return check_count((uint64_t)batch * ch * h * w, what, "batch*ch*h*w", err);
 }
 
+/* Whether a maxpool takes two windows an invocation (maxpool_*.comp PAIR): no dropped row or
+ * column, rows of whole vec4s, and its arguments' element offsets from their bound range
+ * starts (nn_bind's rule) multiples of 4 (x, dx) or 2 (y, dy: args[1]). */
+static bool pool_pair(const nnxr_nn_tape *t, uint32_t h, uint32_t w, const nn_arg *args,
+                      uint32_t count)
+{
+    if (h % 2 || w % 4)
+        return false;
+    for (uint32_t i = 0; i < count; i++) {
+        uint64_t e = (args[i].mem.offset % t->nn->align) / 4;
+        if (e % (i == 1 ? 2 : 4))
+            return false;
+    }
+    return true;
+}
+
 bool nnxr_nn_maxpool_forward(nnxr_nn_tape *t, uint32_t batch, uint32_t ch, uint32_t h,
                              uint32_t w, nnxr_nn_mem x, nnxr_nn_mem y, nnxr_error *err)
 {
@@ -63,7 +79,8 @@ bool nnxr_nn_maxpool_forward(nnxr_nn_tape *t, uint32_t batch, uint32_t ch, uint3
     uint32_t offs[2];
     nnxr_kernel *k;
     nnxr_binding *b;
-    if (!nn_bind(t, NN_K_MAXPOOL_FWD, 0, what, args, 2, &k, &b, offs, err))
+    if (!nn_bind(t, NN_K_MAXPOOL_FWD, pool_pair(t, h, w, args, 2) ? 1u : 0u, what, args, 2,
+                 &k, &b, offs, err))
         return false;
     nn_pool_push p = {.count = (uint32_t)out, .h = h, .w = w, .oh = h / 2, .ow = w / 2,
                       .x_off = offs[0], .y_off = offs[1]};
@@ -82,7 +99,8 @@ bool nnxr_nn_maxpool_backward(nnxr_nn_tape *t, uint32_t batch, uint32_t ch, uint
     uint32_t offs[3];
     nnxr_kernel *k;
     nnxr_binding *b;
-    if (!nn_bind(t, NN_K_MAXPOOL_BWD, 0, what, args, 3, &k, &b, offs, err))
+    if (!nn_bind(t, NN_K_MAXPOOL_BWD, pool_pair(t, h, w, args, 3) ? 1u : 0u, what, args, 3,
+                 &k, &b, offs, err))
         return false;
     /* One invocation per 2x2 window cell (maxpool_bwd.comp). */
     uint64_t cells = planes * ((h + 1) / 2) * ((w + 1) / 2);

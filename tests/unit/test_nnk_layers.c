@@ -337,6 +337,7 @@ int main(void)
     }
     test_maxpool(&e, 2, 3, 7, 9, NNXR_NN_RELU, 20);
     test_maxpool(&e, 1, 2, 6, 4, NNXR_NN_LINEAR, 21);
+    test_maxpool(&e, 3, 2, 8, 12, NNXR_NN_TANH, 22); /* two windows an invocation, CPU devices */
     test_acts(&e);
     test_refused(&e);
     nnk_close(&e);
