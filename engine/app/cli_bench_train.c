@@ -311,20 +311,16 @@ static void profile_model(nnxr_gpu *gpu, nnxr_nn *nn, int m, const nnxr_train_da
             snprintf(r->error, sizeof r->error, "profile: %s", err.message);
             break;
         }
+        /* The same recording each time: the same calls in the same order. */
         uint32_t n = nnxr_trainer_profile(t, rows, PROFILE_ROWS);
-        for (uint32_t k = 0; k < n; k++) {
-            uint32_t j = 0;
-            while (j < r->profile_rows && strcmp(r->profile[j].call, rows[k].call) != 0)
-                j++;
-            if (j == r->profile_rows) {
-                if (j == PROFILE_ROWS)
-                    continue;
-                r->profile[j] = rows[k];
-                r->profile[j].ms = 0;
-                r->profile_rows++;
-            }
-            r->profile[j].ms += rows[k].ms / PROFILE_RUNS;
+        if (i == 0) {
+            memcpy(r->profile, rows, n * sizeof rows[0]);
+            for (uint32_t k = 0; k < n; k++)
+                r->profile[k].ms = 0;
+            r->profile_rows = n;
         }
+        for (uint32_t k = 0; k < n && k < r->profile_rows; k++)
+            r->profile[k].ms += rows[k].ms / PROFILE_RUNS;
         r->profile_runs++;
     }
     nnxr_trainer_destroy(t);

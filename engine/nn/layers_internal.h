@@ -156,7 +156,6 @@ static inline void nn_gemm_cpu_tile(const nn_gemm_config *cfg, uint32_t variant,
     *cn = fast ? cfg->cn : 8u;
 }
 
-/* Index of a GEMM CPU pipeline variant. */
 /* A CPU GEMM variant: the layout, which operands load 8 floats at a time, and whether B's
  * loads go through its texel view (slot 6) instead of the storage buffer. The recorded
  * pipeline adds NN_GEMM_CPU_CVEC (C written in aligned octets) and the epilogue flags from
