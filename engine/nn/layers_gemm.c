@@ -145,10 +145,10 @@ static bool gemm_record(nnxr_nn_tape *t, const gemm_op *op, nnxr_error *err)
     if (cfg->cpu) {
         /* Element offsets from the bound (aligned-down) range starts, by nn_bind's rule,
          * decide which variant the alignment allows. */
-        uint32_t oa = (uint32_t)((op->a.mem.offset % nn->align) / 4);
-        uint32_t ob = (uint32_t)((op->b.mem.offset % nn->align) / 4);
-        uint32_t oc = (uint32_t)((op->c.mem.offset % nn->align) / 4);
-        uint32_t ox = (uint32_t)((op->aux.mem.offset % nn->align) / 4);
+        uint32_t oa = nn_bound_elem(nn, op->a.mem);
+        uint32_t ob = nn_bound_elem(nn, op->b.mem);
+        uint32_t oc = nn_bound_elem(nn, op->c.mem);
+        uint32_t ox = nn_bound_elem(nn, op->aux.mem);
         bool avec, bvec;
         if (op->ta)
             avec = oa % 8 == 0 && op->lda % 8 == 0 && op->m % 8 == 0 &&
@@ -507,7 +507,7 @@ static bool conv_im2col(nnxr_nn_tape *t, const char *what, const nnxr_nn_conv *c
         args[2].elems = args[0].elems;
     }
     /* ... and writes 4 elements per store when rows are whole vec4s. */
-    bool vec4 = rows && g->ow % 4 == 0 && (args[1].mem.offset % t->nn->align) % 16 == 0;
+    bool vec4 = rows && g->ow % 4 == 0 && nn_bound_elem(t->nn, args[1].mem) % 4 == 0;
     if (!nn_bind(t, NN_K_IM2COL, (rows ? 1u : 0u) | (tex ? 2u : 0u) | (vec4 ? 4u : 0u), what,
                  args, 3, &k, &b, offs, err))
         return false;
@@ -698,8 +698,8 @@ bool nnxr_nn_conv2d_backward(nnxr_nn_tape *t, const nnxr_nn_conv *c, const nnxr_
                 args[3].elems = args[0].elems;
             }
             bool vec4 = rows && c->in_w % 4 == 0 &&
-                        (args[1].mem.offset % t->nn->align) % 16 == 0 &&
-                        (!nn_present(aux) || (args[2].mem.offset % t->nn->align) % 16 == 0);
+                        nn_bound_elem(t->nn, args[1].mem) % 4 == 0 &&
+                        (!nn_present(aux) || nn_bound_elem(t->nn, args[2].mem) % 4 == 0);
             if (!nn_bind(t, NN_K_COL2IM, (rows ? 1u : 0u) | (tex ? 2u : 0u) | (vec4 ? 4u : 0u),
                          what, args, 4, &k, &b, offs, err))
                 return false;

@@ -142,6 +142,13 @@ bool nn_scratch(nnxr_nn_tape *tape, uint32_t slot, VkDeviceSize bytes, nnxr_buff
 
 static inline bool nn_present(nnxr_nn_mem m) { return m.buf != NULL; }
 
+/* The element (float) offset nn_bind will give m from the start of its bound range: what
+ * decides whether a kernel may read or write it in aligned vectors. */
+static inline uint32_t nn_bound_elem(const nnxr_nn *nn, nnxr_nn_mem m)
+{
+    return (uint32_t)((m.offset % nn->align) / 4);
+}
+
 /* Workgroups for count invocations of size wg, at most 65535 (kernels loop over the rest). */
 uint32_t nn_groups(uint64_t count, uint32_t wg);
 

@@ -61,8 +61,7 @@ static bool pool_pair(const nnxr_nn_tape *t, uint32_t h, uint32_t w, const nn_ar
     if (h % 2 || w % 4)
         return false;
     for (uint32_t i = 0; i < count; i++) {
-        uint64_t e = (args[i].mem.offset % t->nn->align) / 4;
-        if (e % (i == 1 ? 2 : 4))
+        if (nn_bound_elem(t->nn, args[i].mem) % (i == 1 ? 2 : 4))
             return false;
     }
     return true;
@@ -397,8 +396,8 @@ bool nnxr_nn_gather(nnxr_nn_tape *t, const nnxr_nn_gather_args *a, nnxr_error *e
     /* 16 features an invocation when whole uvec4s of the source and vec4s of x line up:
      * element offsets from the bound range starts (nn_bind's rule) multiples of 4. */
     bool wide = a->format == NNXR_NN_U8 && a->features % 16 == 0 &&
-                (args[0].mem.offset % t->nn->align) % 16 == 0 &&
-                (args[5].mem.offset % t->nn->align) % 16 == 0;
+                nn_bound_elem(t->nn, args[0].mem) % 4 == 0 &&
+                nn_bound_elem(t->nn, args[5].mem) % 4 == 0;
     if (!nn_bind(t, NN_K_GATHER, wide ? 1u : 0u, what, args, 8, &k, &b, offs, err))
         return false;
     bool quad = a->format == NNXR_NN_U8 && a->features % 4 == 0;
@@ -557,7 +556,7 @@ bool nnxr_nn_optimize(nnxr_nn_tape *t, const nnxr_nn_opt_args *a, nnxr_error *er
      * nn_bind's rule) is a multiple of 4: params and grads must be, for any. */
     bool al[4];
     for (uint32_t i = 0; i < 4; i++)
-        al[i] = !nn_present(args[i].mem) || (args[i].mem.offset % t->nn->align) % 16 == 0;
+        al[i] = !nn_present(args[i].mem) || nn_bound_elem(t->nn, args[i].mem) % 4 == 0;
     bool vec4 = al[0] && al[1];
     uint32_t variant = (adam ? 1u : 0u) |
                        (vec4 ? 2u | (al[2] ? 4u : 0u) | (al[3] ? 8u : 0u) : 0u);
