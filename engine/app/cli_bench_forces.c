@@ -52,6 +52,7 @@ typedef struct result {
     uint32_t ref_threads;
     double torch_pairs_per_s; /* < 0: not measured */
     uint32_t chunk, dispatches;
+    uint32_t ppi;             /* points per invocation as resolved (PAIRS: by n) */
     uint64_t gpu_bytes;
 } result;
 
@@ -86,7 +87,7 @@ static void usage(FILE *f)
             "  --torch PATH      also run PyTorch's dense formulation (torch_forces.py)\n"
             "  --python PATH     its interpreter (default /usr/bin/python3, where Debian's\n"
             "                    python3-torch lives, else python3)\n"
-            "  --shape auto|tiles|block, --ppi k, --wg k, --chunk k, --plain-loads\n"
+            "  --shape auto|tiles|block|pairs, --ppi k, --wg k, --chunk k, --plain-loads\n"
             "                    kernel shape (see sim/forces.h)\n"
             "  --device NAME     Vulkan device (index or name part)\n"
             "  --json            one JSON object on stdout\n");
@@ -163,9 +164,11 @@ static int parse(int argc, char **argv, bench_opts *o)
                 o->shape = NNXR_CLOUD_SHAPE_TILES;
             else if (!strcmp(v, "block"))
                 o->shape = NNXR_CLOUD_SHAPE_BLOCK;
+            else if (!strcmp(v, "pairs"))
+                o->shape = NNXR_CLOUD_SHAPE_PAIRS;
             else {
-                fprintf(stderr, "nnxr bench forces: --shape: expected auto, tiles or block, "
-                        "got '%s'\n", v);
+                fprintf(stderr, "nnxr bench forces: --shape: expected auto, tiles, block or "
+                        "pairs, got '%s'\n", v);
                 return 2;
             }
         } else if (!strcmp(a, "--ppi") || !strcmp(a, "--wg") || !strcmp(a, "--chunk")) {
@@ -246,6 +249,7 @@ static bool measure(nnxr_gpu *gpu, const bench_opts *o, uint32_t n, result *r,
         r->pairs_per_s = (double)n * n * steps / secs;
         r->chunk = nnxr_cloud_chunk(c);
         r->dispatches = nnxr_cloud_dispatches_per_step(c);
+        r->ppi = nnxr_cloud_points_per_invocation(c);
         r->gpu_bytes = nnxr_cloud_gpu_bytes(c) + bd.size;
     }
     nnxr_recorder_destroy(rec);
@@ -364,10 +368,10 @@ int nnxr_bench_forces(int argc, char **argv)
         nnxr_cloud *c = NULL;
         if (nnxr_cloud_create(gpu, &d, &c, &err)) {
             shape = nnxr_cloud_get_shape(c);
+            ppi = nnxr_cloud_points_per_invocation(c);
+            wg = nnxr_cloud_workgroup(c);
             nnxr_cloud_destroy(c);
         }
-        ppi = shape == NNXR_CLOUD_SHAPE_BLOCK ? (o.ppi ? o.ppi : 16) : 1;
-        wg = o.wg ? o.wg : (shape == NNXR_CLOUD_SHAPE_BLOCK ? 64 : 128);
     }
     for (uint32_t k = 0; k < o.size_count; k++) {
         result *r = &res[k];
@@ -439,7 +443,9 @@ int nnxr_bench_forces(int argc, char **argv)
     double goal_pairs = 50000.0 * 50000.0 * 90.0;
     double goal_flops = goal_pairs * FLOP_PER_PAIR;
 
-    const char *shape_name = shape == NNXR_CLOUD_SHAPE_BLOCK ? "block" : "tiles";
+    const char *shape_name = shape == NNXR_CLOUD_SHAPE_BLOCK   ? "block"
+                             : shape == NNXR_CLOUD_SHAPE_PAIRS ? "pairs"
+                                                               : "tiles";
     if (o.json) {
         FILE *f = stdout;
         fprintf(f, "{\"bench\": \"forces\", \"units\": {\"pairs_per_s\": \"pair interactions "
@@ -481,8 +487,9 @@ int nnxr_bench_forces(int argc, char **argv)
             fprintf(f, ", \"pairs_per_cpu_s\": ");
             json_num(f, r->cpu_seconds > 0 ? (double)r->n * r->n * r->steps / r->cpu_seconds
                                            : -1);
-            fprintf(f, ", \"chunk\": %u, \"dispatches_per_step\": %u, \"c_pairs_per_s\": ",
-                    r->chunk, r->dispatches);
+            fprintf(f, ", \"chunk\": %u, \"dispatches_per_step\": %u, "
+                       "\"points_per_invocation\": %u, \"c_pairs_per_s\": ",
+                    r->chunk, r->dispatches, r->ppi);
             json_num(f, r->ref_pairs_per_s);
             fprintf(f, ", \"c_threads\": %u, \"ratio_vs_c\": ", r->ref_threads);
             json_num(f, r->ref_pairs_per_s > 0 ? r->pairs_per_s / r->ref_pairs_per_s : -1);
@@ -512,18 +519,18 @@ int nnxr_bench_forces(int argc, char **argv)
                 (unsigned long long)peak_gpu, FLOP_PER_PAIR, flop_per_byte_tiles, goal_pairs,
                 goal_flops);
     } else {
-        printf("nnxr bench forces — device: %s (%s), shape %s, %u point(s)/invocation, "
-               "workgroup %u\n", info->properties.deviceName, info->is_cpu ? "CPU" : "GPU",
-               shape_name, ppi, wg);
+        printf("nnxr bench forces — device: %s (%s), shape %s, workgroup %u\n",
+               info->properties.deviceName, info->is_cpu ? "CPU" : "GPU", shape_name, wg);
         bool show256 = use_ref256 && info->is_cpu;
-        printf("%8s %7s %10s %12s %12s %8s ", "n", "steps/s", "dispatches", "G pairs/s",
-               "C G pairs/s", "ratio");
+        printf("%8s %5s %7s %10s %12s %12s %8s ", "n", "ppi", "steps/s", "dispatches",
+               "G pairs/s", "C G pairs/s", "ratio");
         if (show256)
             printf("%12s %8s ", "C256 G/s", "ratio");
         printf("%12s %8s\n", "torch G/s", "ratio");
         for (uint32_t k = 0; k < o.size_count; k++) {
             const result *r = &res[k];
-            printf("%8u %7.2f %10u %12.3f ", r->n, r->steps / r->seconds, r->dispatches,
+            printf("%8u %5u %7.2f %10u %12.3f ", r->n, r->ppi, r->steps / r->seconds,
+                   r->dispatches,
                    r->pairs_per_s / 1e9);
             if (r->ref_pairs_per_s > 0)
                 printf("%12.3f %8.2f ", r->ref_pairs_per_s / 1e9,

@@ -1,6 +1,7 @@
 /* sim/forces.c — the latent cloud on the GPU (sim/forces.h): buffers and kernels, the force
- * step split into j-range dispatches, the room mapping of latents, sphere annotation with its
- * journal-first ordering, machine-label merging and the label exports. */
+ * step split into j-range dispatches (the PAIRS shape's j-side fold after each), the room
+ * mapping of latents, sphere annotation with its journal-first ordering, machine-label
+ * merging and the label exports. */
 #include "sim/forces.h"
 
 #include <math.h>
@@ -16,12 +17,20 @@
 #define SLICE_LEN 1024u          /* points per class-sum invocation */
 #define PAIRS_PER_DISPATCH (1u << 28)
 #define MIN_AUTO_CHUNK 1024u
+#define PAIRS_MAX_SLOTS 128u     /* the register block of forces.comp's SHAPE 2 */
+#define PAIRS_AUTO_SLOTS 64u
+#define MAX_LOOP 65535u          /* lavapipe stops a loop silently after this many iterations */
 #define SEL_HEADER 16u           /* count + padding before the selection entries */
 
 /* Push constants; must match the shaders. */
 struct forces_push {             /* ForcePush in shaders/include/sim/common.glsl */
     uint32_t n, j0, j1, first;
     float k_s, k_a, k_r, eps2;
+    uint32_t jstride;
+};
+struct fold_push {               /* forces_fold.comp */
+    uint32_t j0, j1, block, jstride;
+    float k_r;
 };
 struct sums_push {               /* class_sums.comp, class_means.comp */
     uint32_t n, slice_len, classes, slices;
@@ -55,10 +64,14 @@ struct nnxr_cloud {
     uint32_t ppi, wg, chunk, slices;
     uint32_t window;          /* vec4s of the BLOCK shape's uniform window, 0 = storage loads */
     uint32_t chunks;          /* forces dispatches per step, one binding each */
+    uint32_t blocks;          /* PAIRS: workgroups of wg × ppi points, rows of jpart */
     nnxr_cloud_buffers b;
     nnxr_buffer *partial, *means, *sel;
+    nnxr_buffer *jpart;       /* PAIRS: blocks × chunk j-side sums (16 bytes otherwise) */
+    nnxr_buffer *order;       /* PAIRS: workgroup → block (see spread_blocks) */
     nnxr_kernel *k_forces, *k_sums, *k_means, *k_integrate, *k_map, *k_select, *k_scatter,
-        *k_merge;
+        *k_merge, *k_fold;
+    nnxr_binding *b_fold;
     nnxr_binding **b_forces; /* per chunk: its window of pos as the uniform buffer */
     nnxr_binding *b_sums, *b_means, *b_integrate, *b_select, *b_scatter, *b_merge;
     nnxr_recorder *rec;
@@ -158,6 +171,33 @@ static uint32_t chunk_end(const nnxr_cloud *c, uint32_t j0)
 
 static uint32_t div_up(uint64_t a, uint64_t b) { return (uint32_t)((a + b - 1) / b); }
 
+/* The PAIRS shape's workgroup → block map. Block a works on every j after it, so in the
+ * dispatch for a j-range only the blocks before that range are busy. CPU devices (lavapipe)
+ * split a dispatch into contiguous runs of workgroups, one per thread: in block order the
+ * first thread got nearly all the work (measured: 4.6 → 7.1 G pairs/s on two cores once
+ * spread). Bit-reversed order spreads every prefix of blocks evenly over any
+ * power-of-two split and roughly over others. */
+static void spread_blocks(uint32_t blocks, uint32_t *order)
+{
+    uint32_t bits = 0;
+    while ((1u << bits) < blocks)
+        bits++;
+    uint32_t k = 0;
+    for (uint32_t i = 0; k < blocks; i++) {
+        uint32_t r = 0;
+        for (uint32_t b = 0; b < bits; b++)
+            r |= ((i >> b) & 1u) << (bits - 1u - b);
+        if (r < blocks)
+            order[k++] = r;
+    }
+}
+
+static uint32_t forces_groups(const nnxr_cloud *c)
+{
+    return c->shape == NNXR_CLOUD_SHAPE_TILES ? div_up(c->n, c->wg)
+                                              : div_up(c->n, (uint64_t)c->wg * c->ppi);
+}
+
 bool nnxr_cloud_create(nnxr_gpu *gpu, const nnxr_cloud_desc *desc, nnxr_cloud **out,
                        nnxr_error *err)
 {
@@ -169,23 +209,66 @@ bool nnxr_cloud_create(nnxr_gpu *gpu, const nnxr_cloud_desc *desc, nnxr_cloud **
     if (desc->classes == 0 || desc->classes > NNXR_CLOUD_MAX_CLASSES)
         return nnxr_fail(err, "latent cloud: %u classes, expected 1 .. %u", desc->classes,
                          NNXR_CLOUD_MAX_CLASSES);
-    if (desc->points_per_invocation > 16)
-        return nnxr_fail(err, "latent cloud: points_per_invocation = %u, expected 0 .. 16",
-                         desc->points_per_invocation);
+    /* PAIRS: a workgroup is one subgroup whose lanes total the j-side sums. */
+    const VkSubgroupFeatureFlags pairs_ops =
+        VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
+    bool pairs_ok = (info->subgroup_operations & pairs_ops) == pairs_ops &&
+                    info->subgroup_size >= 1 &&
+                    info->subgroup_size <= info->properties.limits.maxComputeWorkGroupSize[0] &&
+                    info->subgroup_size <= info->properties.limits.maxComputeWorkGroupInvocations;
+    nnxr_cloud_shape shape = desc->shape;
+    if (shape == NNXR_CLOUD_SHAPE_AUTO)
+        shape = !info->is_cpu ? NNXR_CLOUD_SHAPE_TILES
+                : pairs_ok && !desc->plain_loads && !desc->workgroup ? NNXR_CLOUD_SHAPE_PAIRS
+                                                                     : NNXR_CLOUD_SHAPE_BLOCK;
+    if (shape == NNXR_CLOUD_SHAPE_PAIRS) {
+        if (!pairs_ok)
+            return nnxr_fail(err, "latent cloud: the pairs shape needs subgroup arithmetic in "
+                             "compute shaders, which %s lacks", info->properties.deviceName);
+        if (desc->plain_loads)
+            return nnxr_fail(err, "latent cloud: the pairs shape reads x_j from the uniform "
+                             "window only (plain_loads is a block-shape option)");
+        if (desc->workgroup && desc->workgroup != info->subgroup_size)
+            return nnxr_fail(err, "latent cloud: the pairs shape's workgroup is one subgroup "
+                             "(%u invocations), not %u", info->subgroup_size, desc->workgroup);
+    }
+    uint32_t max_ppi = shape == NNXR_CLOUD_SHAPE_PAIRS ? PAIRS_MAX_SLOTS : 16u;
+    if (desc->points_per_invocation > max_ppi)
+        return nnxr_fail(err, "latent cloud: points_per_invocation = %u, expected 0 .. %u",
+                         desc->points_per_invocation, max_ppi);
     nnxr_cloud *c = calloc(1, sizeof *c);
     if (!c)
         return nnxr_fail(err, "latent cloud: out of memory");
     c->gpu = gpu;
     c->n = desc->n;
     c->classes = desc->classes;
-    c->shape = desc->shape != NNXR_CLOUD_SHAPE_AUTO
-                   ? desc->shape
-                   : (info->is_cpu ? NNXR_CLOUD_SHAPE_BLOCK : NNXR_CLOUD_SHAPE_TILES);
+    c->shape = shape;
     c->ppi = c->shape == NNXR_CLOUD_SHAPE_BLOCK
                  ? (desc->points_per_invocation ? desc->points_per_invocation : 16)
                  : 1;
     c->wg = desc->workgroup ? desc->workgroup
                             : (c->shape == NNXR_CLOUD_SHAPE_BLOCK ? 64u : 128u);
+    if (c->shape == NNXR_CLOUD_SHAPE_PAIRS) {
+        c->wg = info->subgroup_size;
+        /* Blocks of up to 64 slots a lane, but at least ~8 blocks: pairs inside a block are
+         * met from both sides (twice the work), so a few big blocks would waste that much.
+         * 128 slots run about as fast (lavapipe, 2 cores) but take llvmpipe ~20 s to compile
+         * against ~5 s for 64. */
+        uint32_t ppi = desc->points_per_invocation;
+        if (!ppi) {
+            ppi = c->n / (8u * c->wg);
+            ppi = ppi < 16u ? 16u : ppi > PAIRS_AUTO_SLOTS ? PAIRS_AUTO_SLOTS : ppi - ppi % 16u;
+        }
+        c->ppi = ppi;
+        c->blocks = div_up(c->n, (uint64_t)c->wg * c->ppi);
+        /* forces_fold.comp loops over the blocks before j's own. */
+        if (c->blocks > MAX_LOOP) {
+            nnxr_cloud_destroy(c);
+            return nnxr_fail(err, "latent cloud: %u blocks of %u points; at most %u (raise "
+                             "points_per_invocation)", div_up(c->n, (uint64_t)c->wg * ppi),
+                             c->wg * ppi, MAX_LOOP);
+        }
+    }
     uint32_t max_wg = info->properties.limits.maxComputeWorkGroupSize[0];
     if (max_wg > info->properties.limits.maxComputeWorkGroupInvocations)
         max_wg = info->properties.limits.maxComputeWorkGroupInvocations;
@@ -216,6 +299,12 @@ bool nnxr_cloud_create(nnxr_gpu *gpu, const nnxr_cloud_desc *desc, nnxr_cloud **
     uint32_t window_max = lim->maxUniformBufferRange / 16u;
     if (chunk > window_max)
         chunk = window_max;
+    /* PAIRS: the j-side sums of a dispatch, blocks × chunk vec4s, in one storage buffer. */
+    if (c->shape == NNXR_CLOUD_SHAPE_PAIRS) {
+        uint64_t fit = (uint64_t)lim->maxStorageBufferRange / 16u / c->blocks;
+        if (chunk > fit)
+            chunk = (uint32_t)fit;
+    }
     uint32_t granule = 8;
     while ((VkDeviceSize)granule * 16u % (lim->minUniformBufferOffsetAlignment
                                               ? lim->minUniformBufferOffsetAlignment
@@ -226,10 +315,12 @@ bool nnxr_cloud_create(nnxr_gpu *gpu, const nnxr_cloud_desc *desc, nnxr_cloud **
         chunk = granule;
     c->chunk = chunk;
     c->chunks = div_up(c->n, chunk);
-    c->window = c->shape == NNXR_CLOUD_SHAPE_BLOCK && !desc->plain_loads ? chunk : 0;
+    c->window = (c->shape == NNXR_CLOUD_SHAPE_BLOCK && !desc->plain_loads) ||
+                        c->shape == NNXR_CLOUD_SHAPE_PAIRS
+                    ? chunk
+                    : 0;
     c->slices = div_up(c->n, SLICE_LEN);
-    uint32_t groups = c->shape == NNXR_CLOUD_SHAPE_BLOCK ? div_up(c->n, (uint64_t)c->wg * c->ppi)
-                                                         : div_up(c->n, c->wg);
+    uint32_t groups = forces_groups(c);
     if (groups > info->properties.limits.maxComputeWorkGroupCount[0]) {
         nnxr_cloud_destroy(c);
         return nnxr_fail(err, "latent cloud: %u points need %u workgroups, the device allows "
@@ -248,10 +339,26 @@ bool nnxr_cloud_create(nnxr_gpu *gpu, const nnxr_cloud_desc *desc, nnxr_cloud **
               make_buffer(c, "cloud.partial", (VkDeviceSize)c->slices * c->classes * 16u,
                           &c->partial, err) &&
               make_buffer(c, "cloud.means", (VkDeviceSize)c->classes * 16u, &c->means, err) &&
-              make_buffer(c, "cloud.sel", SEL_HEADER + v4, &c->sel, err);
+              make_buffer(c, "cloud.sel", SEL_HEADER + v4, &c->sel, err) &&
+              make_buffer(c, "cloud.jpart",
+                          c->shape == NNXR_CLOUD_SHAPE_PAIRS
+                              ? (VkDeviceSize)c->blocks * c->chunk * 16u
+                              : 16u,
+                          &c->jpart, err) &&
+              make_buffer(c, "cloud.order", (c->blocks ? c->blocks : 1u) * 4u, &c->order, err);
+    if (ok && c->blocks) {
+        uint32_t *order = malloc(c->blocks * sizeof *order);
+        if (order)
+            spread_blocks(c->blocks, order);
+        ok = order ? nnxr_buffer_upload(gpu, c->order, 0, order, c->blocks * 4u, err)
+                   : nnxr_fail(err, "latent cloud: out of memory");
+        free(order);
+    }
     nnxr_spec_constant specs[5] = {
         nnxr_spec_u32(0, c->wg),
-        nnxr_spec_u32(1, c->shape == NNXR_CLOUD_SHAPE_BLOCK ? 1u : 0u),
+        nnxr_spec_u32(1, c->shape == NNXR_CLOUD_SHAPE_BLOCK   ? 1u
+                         : c->shape == NNXR_CLOUD_SHAPE_PAIRS ? 2u
+                                                              : 0u),
         nnxr_spec_u32(2, c->ppi),
         nnxr_spec_u32(3, c->wg),
         nnxr_spec_u32(4, c->window),
@@ -260,8 +367,10 @@ bool nnxr_cloud_create(nnxr_gpu *gpu, const nnxr_cloud_desc *desc, nnxr_cloud **
     if (!c->b_forces)
         ok = ok && nnxr_fail(err, "latent cloud: out of memory");
     ok = ok &&
-         make_kernel(c, "sim/forces.comp", 6, 1u << 4, 1u << 5, sizeof(struct forces_push),
-                     specs, 5, &c->k_forces, err) &&
+         make_kernel(c, "sim/forces.comp", 8, (1u << 4) | (1u << 6), 1u << 5,
+                     sizeof(struct forces_push), specs, 5, &c->k_forces, err) &&
+         make_kernel(c, "sim/forces_fold.comp", 2, 1u << 1, 0, sizeof(struct fold_push), NULL,
+                     0, &c->k_fold, err) &&
          make_kernel(c, "sim/class_sums.comp", 3, 1u << 2, 0, sizeof(struct sums_push), NULL, 0,
                      &c->k_sums, err) &&
          make_kernel(c, "sim/class_means.comp", 2, 1u << 1, 0, sizeof(struct sums_push), NULL, 0,
@@ -279,19 +388,22 @@ bool nnxr_cloud_create(nnxr_gpu *gpu, const nnxr_cloud_desc *desc, nnxr_cloud **
     if (ok) {
         for (uint32_t k = 0; ok && k < c->chunks; k++) {
             uint32_t j0 = k * c->chunk;
-            nnxr_buffer_slot f[6] = {
+            nnxr_buffer_slot f[8] = {
                 {c->b.pos, 0, 0},   {c->b.target, 0, 0}, {c->b.labels, 0, 0},
                 {c->means, 0, 0},   {c->b.force, 0, 0},
                 {c->b.pos, (VkDeviceSize)j0 * 16u, (VkDeviceSize)(chunk_end(c, j0) - j0) * 16u},
+                {c->jpart, 0, 0},   {c->order, 0, 0},
             };
-            ok = make_binding_slots(c, c->k_forces, f, 6, &c->b_forces[k], err);
+            ok = make_binding_slots(c, c->k_forces, f, 8, &c->b_forces[k], err);
         }
+        const nnxr_buffer *fo[2] = {c->jpart, c->b.force};
         const nnxr_buffer *s[3] = {c->b.pos, c->b.labels, c->partial};
         const nnxr_buffer *m[2] = {c->partial, c->means};
         const nnxr_buffer *i[3] = {c->b.pos, c->b.vel, c->b.force};
         const nnxr_buffer *sel[4] = {c->b.pos, c->b.labels, c->b.user, c->sel};
         const nnxr_buffer *sc[3] = {c->sel, c->b.labels, c->b.user};
-        ok = ok && make_binding(c, c->k_sums, s, 3, &c->b_sums, err) &&
+        ok = ok && make_binding(c, c->k_fold, fo, 2, &c->b_fold, err) &&
+             make_binding(c, c->k_sums, s, 3, &c->b_sums, err) &&
              make_binding(c, c->k_means, m, 2, &c->b_means, err) &&
              make_binding(c, c->k_integrate, i, 3, &c->b_integrate, err) &&
              make_binding(c, c->k_select, sel, 4, &c->b_select, err) &&
@@ -328,15 +440,16 @@ void nnxr_cloud_destroy(nnxr_cloud *c)
         nnxr_binding_destroy(c->gpu, c->b_forces[k]);
     free(c->b_forces);
     nnxr_binding *bindings[] = {c->b_sums, c->b_means, c->b_integrate,
-                                c->b_select, c->b_scatter, c->b_merge};
+                                c->b_select, c->b_scatter, c->b_merge, c->b_fold};
     for (size_t i = 0; i < sizeof bindings / sizeof bindings[0]; i++)
         nnxr_binding_destroy(c->gpu, bindings[i]);
     nnxr_kernel *kernels[] = {c->k_forces, c->k_sums, c->k_means, c->k_integrate,
-                              c->k_map, c->k_select, c->k_scatter, c->k_merge};
+                              c->k_map, c->k_select, c->k_scatter, c->k_merge, c->k_fold};
     for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++)
         nnxr_kernel_destroy(c->gpu, kernels[i]);
     nnxr_buffer *buffers[] = {c->b.pos, c->b.vel, c->b.force, c->b.target, c->b.labels,
-                              c->b.user, c->partial, c->means, c->sel};
+                              c->b.user, c->partial, c->means, c->sel, c->jpart,
+                              c->order};
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++)
         nnxr_buffer_destroy(c->gpu, buffers[i]);
     nnxr_label_state_free(&c->labels);
@@ -348,12 +461,14 @@ uint32_t nnxr_cloud_count(const nnxr_cloud *c) { return c->n; }
 uint32_t nnxr_cloud_classes(const nnxr_cloud *c) { return c->classes; }
 nnxr_cloud_shape nnxr_cloud_get_shape(const nnxr_cloud *c) { return c->shape; }
 uint32_t nnxr_cloud_chunk(const nnxr_cloud *c) { return c->chunk; }
+uint32_t nnxr_cloud_points_per_invocation(const nnxr_cloud *c) { return c->ppi; }
+uint32_t nnxr_cloud_workgroup(const nnxr_cloud *c) { return c->wg; }
 uint64_t nnxr_cloud_gpu_bytes(const nnxr_cloud *c) { return c->gpu_bytes; }
 const nnxr_label_state *nnxr_cloud_label_state(const nnxr_cloud *c) { return &c->labels; }
 
 uint32_t nnxr_cloud_dispatches_per_step(const nnxr_cloud *c)
 {
-    return 2u + c->chunks + 1u;
+    return 2u + c->chunks * (c->shape == NNXR_CLOUD_SHAPE_PAIRS ? 2u : 1u) + 1u;
 }
 
 /* ---- state ----------------------------------------------------------------------------- */
@@ -534,8 +649,7 @@ bool nnxr_cloud_record_forces(nnxr_cloud *c, nnxr_recorder *rec,
         !nnxr_recorder_dispatch(rec, c->k_means, c->b_means, &sp, sizeof sp,
                                 div_up(c->classes, 64), 1, 1, err))
         return nnxr_fail_prefix(err, "latent cloud");
-    uint32_t groups = c->shape == NNXR_CLOUD_SHAPE_BLOCK ? div_up(c->n, (uint64_t)c->wg * c->ppi)
-                                                         : div_up(c->n, c->wg);
+    uint32_t groups = forces_groups(c);
     for (uint32_t k = 0; k < c->chunks; k++) {
         uint32_t j0 = k * c->chunk;
         struct forces_push fp = {
@@ -547,9 +661,15 @@ bool nnxr_cloud_record_forces(nnxr_cloud *c, nnxr_recorder *rec,
             .k_a = p->k_a,
             .k_r = p->k_r,
             .eps2 = p->eps * p->eps,
+            .jstride = c->chunk,
         };
         if (!nnxr_recorder_dispatch(rec, c->k_forces, c->b_forces[k], &fp, sizeof fp, groups, 1,
                                     1, err))
+            return nnxr_fail_prefix(err, "latent cloud");
+        struct fold_push op = {fp.j0, fp.j1, c->wg * c->ppi, c->chunk, p->k_r};
+        if (c->shape == NNXR_CLOUD_SHAPE_PAIRS &&
+            !nnxr_recorder_dispatch(rec, c->k_fold, c->b_fold, &op, sizeof op,
+                                    div_up(fp.j1 - fp.j0, 64), 1, 1, err))
             return nnxr_fail_prefix(err, "latent cloud");
     }
     return true;

@@ -55,14 +55,20 @@ typedef enum nnxr_cloud_shape {
     NNXR_CLOUD_SHAPE_AUTO = 0,
     NNXR_CLOUD_SHAPE_TILES = 1,  /* GPU: shared-memory tiles, one point per invocation */
     NNXR_CLOUD_SHAPE_BLOCK = 2,  /* CPU device: several points per invocation, no shared mem */
+    /* CPU device with subgroup arithmetic (AUTO's choice there): BLOCK's register block, each
+     * pair met once (Newton's third law), the j-side totalled by subgroupAdd and folded in
+     * by a second dispatch per j-range. */
+    NNXR_CLOUD_SHAPE_PAIRS = 3,
 } nnxr_cloud_shape;
 
 typedef struct nnxr_cloud_desc {
     uint32_t n;                /* points, 1 .. NNXR_CLOUD_MAX_POINTS */
     uint32_t classes;          /* labels are 0 .. classes−1; 1 .. NNXR_CLOUD_MAX_CLASSES */
     nnxr_cloud_shape shape;    /* AUTO unless a test or benchmark forces one */
-    uint32_t points_per_invocation; /* BLOCK shape: 1..16, 0 = 16 */
-    uint32_t workgroup;        /* invocations per workgroup, 0 = 64 (BLOCK) / 128 (TILES) */
+    uint32_t points_per_invocation; /* BLOCK: 1..16, 0 = 16; PAIRS: 1..128, 0 = by n */
+    /* invocations per workgroup, 0 = 64 (BLOCK) / 128 (TILES); PAIRS: the subgroup size (a
+     * non-zero value makes AUTO choose BLOCK) */
+    uint32_t workgroup;
     /* BLOCK shape: read x_j from the storage buffer instead of the chunk's uniform-buffer
      * window (the default: a CPU device gathers a uniform buffer without a branch per lane). */
     bool plain_loads;
@@ -102,6 +108,8 @@ uint32_t nnxr_cloud_count(const nnxr_cloud *cloud);
 uint32_t nnxr_cloud_classes(const nnxr_cloud *cloud);
 nnxr_cloud_shape nnxr_cloud_get_shape(const nnxr_cloud *cloud);   /* the resolved shape */
 uint32_t nnxr_cloud_chunk(const nnxr_cloud *cloud);               /* the resolved chunk */
+uint32_t nnxr_cloud_points_per_invocation(const nnxr_cloud *cloud); /* resolved */
+uint32_t nnxr_cloud_workgroup(const nnxr_cloud *cloud);           /* resolved */
 /* Dispatches one step records (for the benchmark's report). */
 uint32_t nnxr_cloud_dispatches_per_step(const nnxr_cloud *cloud);
 /* Bytes of GPU buffers the cloud holds. */

@@ -17,12 +17,22 @@ def main():
     doc = json.loads(out.stdout)  # exactly one JSON document on stdout
     assert doc["bench"] == "forces", doc
     assert "pairs_per_s" in doc["units"], doc["units"]
-    assert doc["device"]["name"] and doc["device"]["shape"] in ("tiles", "block")
+    shape = doc["device"]["shape"]
+    assert doc["device"]["name"] and shape in ("tiles", "block", "pairs"), doc["device"]
+    # A CPU device with subgroup arithmetic (lavapipe) takes the pairs shape by default.
+    if doc["device"]["is_cpu"]:
+        assert shape in ("block", "pairs"), doc["device"]
     assert doc["baseline"]["c_reference"], doc["baseline"]
     res = doc["results"]
     assert [r["n"] for r in res] == [1000, 2048], res
     for r in res:
         assert r["steps"] >= 1 and r["seconds"] > 0, r
+        assert r["points_per_invocation"] >= 1, r
+        # pairs: one forces and one fold dispatch per j-range, plus class sums, means and
+        # the integration.
+        per_range = 2 if shape == "pairs" else 1
+        ranges = -(-r["n"] // r["chunk"])
+        assert r["dispatches_per_step"] == 3 + per_range * ranges, r
         want = r["n"] ** 2 * r["steps"] / r["seconds"]
         assert abs(r["pairs_per_s"] - want) <= 1e-3 * want, (r, want)
         assert r["c_pairs_per_s"] > 0 and r["ratio_vs_c"] > 0, r

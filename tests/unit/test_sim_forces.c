@@ -1,6 +1,7 @@
 /* tests/unit/test_sim_forces.c — the latent cloud's force step against a CPU reference in
- * double precision: both kernel shapes on sizes that are no multiple of the tile, the chunk
- * or the unroll, many j-chunks per step, and n = 66,001 and 70,000 (all of Fashion-MNIST;
+ * double precision: the three kernel shapes on sizes that are no multiple of the tile, the
+ * chunk, the block or the unroll, many j-chunks per step (the pairs shape: blocks that end
+ * inside a j-range and inside a pass of eight j's), and n = 66,001 and 70,000 (all of Fashion-MNIST;
  * both past lavapipe's 65,535-iteration loop cap); momentum conservation with k_s = 0;
  * integration over a few steps; two labelled classes separating; the room mapping of latents.
  *
@@ -185,7 +186,7 @@ static nnxr_cloud_params test_params(void)
 
 static const char *shape_name(nnxr_cloud_shape s)
 {
-    return s == NNXR_CLOUD_SHAPE_TILES ? "tiles" : "block";
+    return s == NNXR_CLOUD_SHAPE_TILES ? "tiles" : s == NNXR_CLOUD_SHAPE_PAIRS ? "pairs" : "block";
 }
 
 /* All points checked for small n. */
@@ -205,7 +206,7 @@ static void forces_small(nnxr_gpu *gpu, uint32_t n, nnxr_cloud_shape shape, uint
     printf("forces n=%u %s%s ppi=%u chunk=%u (%u dispatches): max err/S %.2e, max err/|F| "
            "%.2e\n", n, shape_name(nnxr_cloud_get_shape(c)),
            plain_loads && shape == NNXR_CLOUD_SHAPE_BLOCK ? " (plain loads)" : "",
-           shape == NNXR_CLOUD_SHAPE_TILES ? 1 : (ppi ? ppi : 16), nnxr_cloud_chunk(c),
+           nnxr_cloud_points_per_invocation(c), nnxr_cloud_chunk(c),
            (n + nnxr_cloud_chunk(c) - 1) / nnxr_cloud_chunk(c), e.rel_scale, e.rel_norm);
     CHECKF(e.rel_scale <= TOL, "n=%u %s: error %.3e at point %u", n, shape_name(shape),
            e.rel_scale, e.worst);
@@ -508,6 +509,27 @@ static void bad_input(nnxr_gpu *gpu)
     CHECK_CONTAINS(err.message, "damping");
     CHECK(nnxr_cloud_params_check(&(nnxr_cloud_params){.k_s = 1, .eps = 1, .dt = 1,
                                                          .room = 1}, &err));
+    /* The pairs shape: one subgroup a workgroup, the uniform window, at most 128 slots. */
+    nnxr_cloud_desc d2 = {.n = 100, .classes = 2, .shape = NNXR_CLOUD_SHAPE_PAIRS,
+                          .plain_loads = true};
+    CHECK(!nnxr_cloud_create(gpu, &d2, &c, &err) && c == NULL);
+    CHECK_CONTAINS(err.message, "plain_loads");
+    const nnxr_gpu_info *info = nnxr_gpu_get_info(gpu);
+    d2.plain_loads = false;
+    d2.workgroup = info->subgroup_size * 2;
+    CHECK(!nnxr_cloud_create(gpu, &d2, &c, &err) && c == NULL);
+    CHECK_CONTAINS(err.message, "one subgroup");
+    d2.workgroup = 0;
+    d2.points_per_invocation = 129;
+    CHECK(!nnxr_cloud_create(gpu, &d2, &c, &err) && c == NULL);
+    CHECK_CONTAINS(err.message, "0 .. 128");
+    /* AUTO on this CPU device takes the pairs shape (a GPU: tiles). */
+    nnxr_cloud_desc d3 = {.n = 100, .classes = 2};
+    CHECK(nnxr_cloud_create(gpu, &d3, &c, &err));
+    if (c)
+        CHECK(nnxr_cloud_get_shape(c) == (info->is_cpu ? NNXR_CLOUD_SHAPE_PAIRS
+                                                       : NNXR_CLOUD_SHAPE_TILES));
+    nnxr_cloud_destroy(c);
 }
 
 int main(void)
@@ -523,6 +545,14 @@ int main(void)
     forces_small(gpu, 1001, NNXR_CLOUD_SHAPE_BLOCK, 3, 0);
     forces_small(gpu, 1001, NNXR_CLOUD_SHAPE_BLOCK, 16, 0);
     forces_small(gpu, 5003, NNXR_CLOUD_SHAPE_BLOCK, 0, 0);
+    /* Pairs: one block (n = 1, 7); blocks of 64 over four j-ranges with an odd tail; blocks
+     * of 24 points (3 slots × 8 lanes), so pairs of j's straddle block ends; blocks of 1,024
+     * in two j-ranges of the full window. */
+    forces_small(gpu, 1, NNXR_CLOUD_SHAPE_PAIRS, 0, 264);
+    forces_small(gpu, 7, NNXR_CLOUD_SHAPE_PAIRS, 0, 264);
+    forces_small(gpu, 1001, NNXR_CLOUD_SHAPE_PAIRS, 8, 264);
+    forces_small(gpu, 5003, NNXR_CLOUD_SHAPE_PAIRS, 3, 264);
+    forces_small(gpu, 5003, NNXR_CLOUD_SHAPE_PAIRS, 128, 0);
     plain_loads = true;
     forces_small(gpu, 1001, NNXR_CLOUD_SHAPE_BLOCK, 16, 264);
     forces_small(gpu, 5003, NNXR_CLOUD_SHAPE_BLOCK, 5, 0);
