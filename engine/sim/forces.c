@@ -17,8 +17,7 @@
 #define SLICE_LEN 1024u          /* points per class-sum invocation */
 #define PAIRS_PER_DISPATCH (1u << 28)
 #define MIN_AUTO_CHUNK 1024u
-#define PAIRS_MAX_SLOTS 128u     /* the register block of forces.comp's SHAPE 2 */
-#define PAIRS_AUTO_SLOTS 64u
+#define PAIRS_MAX_SLOTS 64u      /* the register block of forces_pairs.comp */
 #define MAX_LOOP 65535u          /* lavapipe stops a loop silently after this many iterations */
 #define SEL_HEADER 16u           /* count + padding before the selection entries */
 
@@ -251,13 +250,11 @@ bool nnxr_cloud_create(nnxr_gpu *gpu, const nnxr_cloud_desc *desc, nnxr_cloud **
     if (c->shape == NNXR_CLOUD_SHAPE_PAIRS) {
         c->wg = info->subgroup_size;
         /* Blocks of up to 64 slots a lane, but at least ~8 blocks: pairs inside a block are
-         * met from both sides (twice the work), so a few big blocks would waste that much.
-         * 128 slots run about as fast (lavapipe, 2 cores) but take llvmpipe ~20 s to compile
-         * against ~5 s for 64. */
+         * met from both sides (twice the work), so a few big blocks would waste that much. */
         uint32_t ppi = desc->points_per_invocation;
         if (!ppi) {
             ppi = c->n / (8u * c->wg);
-            ppi = ppi < 16u ? 16u : ppi > PAIRS_AUTO_SLOTS ? PAIRS_AUTO_SLOTS : ppi - ppi % 16u;
+            ppi = ppi < 16u ? 16u : ppi > PAIRS_MAX_SLOTS ? PAIRS_MAX_SLOTS : ppi - ppi % 16u;
         }
         c->ppi = ppi;
         c->blocks = div_up(c->n, (uint64_t)c->wg * c->ppi);
@@ -339,26 +336,22 @@ bool nnxr_cloud_create(nnxr_gpu *gpu, const nnxr_cloud_desc *desc, nnxr_cloud **
               make_buffer(c, "cloud.partial", (VkDeviceSize)c->slices * c->classes * 16u,
                           &c->partial, err) &&
               make_buffer(c, "cloud.means", (VkDeviceSize)c->classes * 16u, &c->means, err) &&
-              make_buffer(c, "cloud.sel", SEL_HEADER + v4, &c->sel, err) &&
-              make_buffer(c, "cloud.jpart",
-                          c->shape == NNXR_CLOUD_SHAPE_PAIRS
-                              ? (VkDeviceSize)c->blocks * c->chunk * 16u
-                              : 16u,
-                          &c->jpart, err) &&
-              make_buffer(c, "cloud.order", (c->blocks ? c->blocks : 1u) * 4u, &c->order, err);
-    if (ok && c->blocks) {
-        uint32_t *order = malloc(c->blocks * sizeof *order);
+              make_buffer(c, "cloud.sel", SEL_HEADER + v4, &c->sel, err);
+    bool pairs = c->shape == NNXR_CLOUD_SHAPE_PAIRS;
+    if (ok && pairs) {
+        ok = make_buffer(c, "cloud.jpart", (VkDeviceSize)c->blocks * c->chunk * 16u, &c->jpart,
+                         err) &&
+             make_buffer(c, "cloud.order", (VkDeviceSize)c->blocks * 4u, &c->order, err);
+        uint32_t *order = ok ? malloc(c->blocks * sizeof *order) : NULL;
         if (order)
             spread_blocks(c->blocks, order);
-        ok = order ? nnxr_buffer_upload(gpu, c->order, 0, order, c->blocks * 4u, err)
-                   : nnxr_fail(err, "latent cloud: out of memory");
+        ok = ok && (order ? nnxr_buffer_upload(gpu, c->order, 0, order, c->blocks * 4u, err)
+                          : nnxr_fail(err, "latent cloud: out of memory"));
         free(order);
     }
     nnxr_spec_constant specs[5] = {
         nnxr_spec_u32(0, c->wg),
-        nnxr_spec_u32(1, c->shape == NNXR_CLOUD_SHAPE_BLOCK   ? 1u
-                         : c->shape == NNXR_CLOUD_SHAPE_PAIRS ? 2u
-                                                              : 0u),
+        nnxr_spec_u32(1, c->shape == NNXR_CLOUD_SHAPE_BLOCK ? 1u : 0u),
         nnxr_spec_u32(2, c->ppi),
         nnxr_spec_u32(3, c->wg),
         nnxr_spec_u32(4, c->window),
@@ -367,10 +360,12 @@ bool nnxr_cloud_create(nnxr_gpu *gpu, const nnxr_cloud_desc *desc, nnxr_cloud **
     if (!c->b_forces)
         ok = ok && nnxr_fail(err, "latent cloud: out of memory");
     ok = ok &&
-         make_kernel(c, "sim/forces.comp", 8, (1u << 4) | (1u << 6), 1u << 5,
-                     sizeof(struct forces_push), specs, 5, &c->k_forces, err) &&
-         make_kernel(c, "sim/forces_fold.comp", 2, 1u << 1, 0, sizeof(struct fold_push), NULL,
-                     0, &c->k_fold, err) &&
+         (pairs ? make_kernel(c, "sim/forces_pairs.comp", 8, (1u << 4) | (1u << 6), 1u << 5,
+                              sizeof(struct forces_push), specs, 5, &c->k_forces, err) &&
+                      make_kernel(c, "sim/forces_fold.comp", 2, 1u << 1, 0,
+                                  sizeof(struct fold_push), NULL, 0, &c->k_fold, err)
+                : make_kernel(c, "sim/forces.comp", 6, 1u << 4, 1u << 5,
+                              sizeof(struct forces_push), specs, 5, &c->k_forces, err)) &&
          make_kernel(c, "sim/class_sums.comp", 3, 1u << 2, 0, sizeof(struct sums_push), NULL, 0,
                      &c->k_sums, err) &&
          make_kernel(c, "sim/class_means.comp", 2, 1u << 1, 0, sizeof(struct sums_push), NULL, 0,
@@ -394,16 +389,17 @@ bool nnxr_cloud_create(nnxr_gpu *gpu, const nnxr_cloud_desc *desc, nnxr_cloud **
                 {c->b.pos, (VkDeviceSize)j0 * 16u, (VkDeviceSize)(chunk_end(c, j0) - j0) * 16u},
                 {c->jpart, 0, 0},   {c->order, 0, 0},
             };
-            ok = make_binding_slots(c, c->k_forces, f, 8, &c->b_forces[k], err);
+            ok = make_binding_slots(c, c->k_forces, f, pairs ? 8 : 6, &c->b_forces[k], err);
         }
         const nnxr_buffer *fo[2] = {c->jpart, c->b.force};
+        if (pairs)
+            ok = ok && make_binding(c, c->k_fold, fo, 2, &c->b_fold, err);
         const nnxr_buffer *s[3] = {c->b.pos, c->b.labels, c->partial};
         const nnxr_buffer *m[2] = {c->partial, c->means};
         const nnxr_buffer *i[3] = {c->b.pos, c->b.vel, c->b.force};
         const nnxr_buffer *sel[4] = {c->b.pos, c->b.labels, c->b.user, c->sel};
         const nnxr_buffer *sc[3] = {c->sel, c->b.labels, c->b.user};
-        ok = ok && make_binding(c, c->k_fold, fo, 2, &c->b_fold, err) &&
-             make_binding(c, c->k_sums, s, 3, &c->b_sums, err) &&
+        ok = ok && make_binding(c, c->k_sums, s, 3, &c->b_sums, err) &&
              make_binding(c, c->k_means, m, 2, &c->b_means, err) &&
              make_binding(c, c->k_integrate, i, 3, &c->b_integrate, err) &&
              make_binding(c, c->k_select, sel, 4, &c->b_select, err) &&

@@ -65,7 +65,7 @@ typedef struct nnxr_cloud_desc {
     uint32_t n;                /* points, 1 .. NNXR_CLOUD_MAX_POINTS */
     uint32_t classes;          /* labels are 0 .. classes−1; 1 .. NNXR_CLOUD_MAX_CLASSES */
     nnxr_cloud_shape shape;    /* AUTO unless a test or benchmark forces one */
-    uint32_t points_per_invocation; /* BLOCK: 1..16, 0 = 16; PAIRS: 1..128, 0 = by n */
+    uint32_t points_per_invocation; /* BLOCK: 1..16, 0 = 16; PAIRS: 1..64, 0 = by n */
     /* invocations per workgroup, 0 = 64 (BLOCK) / 128 (TILES); PAIRS: the subgroup size (a
      * non-zero value makes AUTO choose BLOCK) */
     uint32_t workgroup;

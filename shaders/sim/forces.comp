@@ -3,8 +3,8 @@
 // range of a step also writes the spring to the target and the class attraction
 // k_a (mean_c − x_i), which is exactly Σ_{j∈c} k_a (x_j − x_i) / n_c.
 //
-// Three shapes, chosen by the SHAPE specialization constant from the device (DESIGN.md,
-// "Devices"):
+// Two shapes, chosen by the SHAPE specialization constant from the device (DESIGN.md,
+// "Devices"); CPU devices with subgroup arithmetic take a third, sim/forces_pairs.comp:
 //   SHAPE 0 (GPU): one point per invocation; the j-range streams through shared memory in
 //     tiles of the workgroup's size.
 //   SHAPE 1 (CPU devices, lavapipe): PPI points per invocation, no shared memory, no
@@ -16,67 +16,22 @@
 //     one branch-free gather, a storage buffer one lane at a time behind a branch each, which
 //     cost ~30 % of this loop's instructions. Measured on lavapipe (Zen 5, 2 cores): 16 slots
 //     beat 8 by ~25 %, 24 and 32 gain nothing.
-//   SHAPE 2 (CPU devices with subgroup arithmetic, AUTO's choice there): each pair once
-//     (Newton's third law). A workgroup is one subgroup and owns a block of wg × PPI points
-//     (PPI ≤ 128 slots of SHAPE 1's kind of register block); against every j after its block
-//     it adds the pair term to its point's sum and to a j-side sum that subgroupAdd totals
-//     over the lanes and one lane writes to jpart[block][j − j0]; sim/forces_fold.comp then
-//     subtracts those from force[j]. The j's inside its own block it meets one-sided (every
-//     ordered pair from the i's side, the j-side dropped), the j's before its block not at
-//     all (their blocks did those pairs). On a CPU the divider (sqrt, division: 7.4 cycles
-//     of a 256-bit pair vector on Zen 5) bounds SHAPE 1, and here a pair costs it once.
-//     Measured on lavapipe (Zen 5, 2 cores): two j's per pass over the slots beat one and
-//     four (registers), 64 and 128 slots beat 16 and 32 (fewer j-side totals per pair).
 // No loop runs more than (j1 − j0) + (j1 − j0)/TILE times per invocation; the host keeps
 // j1 − j0 ≤ 32,768 so lavapipe's silent 65,535-iteration loop cap is never reached.
 #version 450
-#extension GL_KHR_shader_subgroup_basic : require
-#extension GL_KHR_shader_subgroup_arithmetic : require
 #extension GL_GOOGLE_include_directive : require
-#include "sim/common.glsl"
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint SHAPE = 0u;
-layout(constant_id = 2) const uint PPI = 16u;  // points per invocation: SHAPE 1 ≤ 16, 2 ≤ 128
+layout(constant_id = 2) const uint PPI = 16u;  // points per invocation (SHAPE 1), 1..16
 layout(constant_id = 3) const uint TILE = 128u; // == local size (SHAPE 0)
 // SHAPE 1: vec4s in the uniform window (≥ j1 − j0, within maxUniformBufferRange); 0 = every
 // lane loads every x_j from the storage buffer.
 layout(constant_id = 4) const uint WINDOW = 0u;
 
-layout(std430, set = 0, binding = 0) readonly buffer Pos { vec4 pos[]; };
-layout(std430, set = 0, binding = 1) readonly buffer Target { vec4 target[]; };
-layout(std430, set = 0, binding = 2) readonly buffer Labels { int labels[]; };
-layout(std430, set = 0, binding = 3) readonly buffer Means { vec4 means[]; }; // xyz, w = n_c
-layout(std430, set = 0, binding = 4) buffer Force { vec4 force[]; };
-// pos[j0 .. j1) again, bound as a uniform buffer (SHAPE 1 with WINDOW > 0 reads it).
-layout(std140, set = 0, binding = 5) uniform Window { vec4 win[WINDOW > 0u ? WINDOW : 1u]; };
-// SHAPE 2: per block, the j-side sums Σ_i (x_i − x_j) / (…)^{3/2} of this dispatch's j's
-// (written for the j's after the block; forces_fold.comp reads no other).
-layout(std430, set = 0, binding = 6) writeonly buffer JPart { vec4 jpart[]; };
-// SHAPE 2: the block each workgroup takes. A dispatch's busy blocks are the first ones, and a
-// CPU device hands each thread a contiguous range of workgroups: this order spreads them.
-layout(std430, set = 0, binding = 7) readonly buffer Order { uint order[]; };
-
-layout(push_constant) uniform Push { ForcePush pc; };
+#include "sim/forces_io.glsl"
 
 shared vec4 tile[TILE];
-
-void finish(uint i, vec3 xi, vec3 acc)
-{
-    vec3 f = pc.k_r * acc;
-    if (pc.first != 0u) {
-        f += pc.k_s * (target[i].xyz - xi);
-        int c = labels[i];
-        if (c >= 0) {
-            vec4 m = means[c];
-            if (m.w > 0.0)
-                f += pc.k_a * (m.xyz - xi);
-        }
-    } else {
-        f += force[i].xyz;
-    }
-    force[i] = vec4(f, 0.0);
-}
 
 void tiles()
 {
@@ -154,66 +109,10 @@ void block()
     ALL_SLOTS(SLOT_STORE)
 }
 
-// SHAPE 2. The pair term once, weighted (w: 1, or 0 for a j past the range), added to the
-// slot's sum and to the j-side sum q. The weight rides in the division's numerator: free.
-#define PAIR_TERM(a_, q, x_, xj, w) { vec3 d_ = x_ - xj; \
-    float r2_ = fma(d_.x, d_.x, fma(d_.y, d_.y, fma(d_.z, d_.z, pc.eps2))); \
-    vec3 f_ = d_ * (w / (r2_ * sqrt(r2_))); a_ += f_; q += f_; }
-#define PSLOT_2(s) if (PPI > s) { vec3 x_ = xp[s], a_ = ap[s]; \
-    PAIR_TERM(a_, qa, x_, pa, wa) PAIR_TERM(a_, qb, x_, pb, wb) ap[s] = a_; }
-#define PSLOT_INIT(s) if (PPI > s) { xp[s] = pos[min(base + s * wg, pc.n - 1u)].xyz; \
-    ap[s] = vec3(0.0); }
-#define PSLOT_STORE(s) if (PPI > s && base + s * wg < pc.n) finish(base + s * wg, xp[s], ap[s]);
-#define SLOTS_16(M, o) M((o + 0u)) M((o + 1u)) M((o + 2u)) M((o + 3u)) M((o + 4u)) \
-    M((o + 5u)) M((o + 6u)) M((o + 7u)) M((o + 8u)) M((o + 9u)) M((o + 10u)) M((o + 11u)) \
-    M((o + 12u)) M((o + 13u)) M((o + 14u)) M((o + 15u))
-#define SLOTS_128(M) SLOTS_16(M, 0u) SLOTS_16(M, 16u) SLOTS_16(M, 32u) SLOTS_16(M, 48u) \
-    SLOTS_16(M, 64u) SLOTS_16(M, 80u) SLOTS_16(M, 96u) SLOTS_16(M, 112u)
-// One j-side total, kept when j lies after the block (inside it every ordered pair is met
-// from its own side) and within the range.
-#define J_TOTAL(q, jj) if (jj >= b1 && jj < pc.j1) { \
-        q = subgroupAdd(q); \
-        if (subgroupElect()) \
-            jpart[row + jj] = vec4(q, 0.0); \
-    }
-// j's k and k + 1 of the current pass against every slot.
-#define PAIR_2(k) { \
-    vec3 pa = win[min(w + k, last)].xyz, pb = win[min(w + k + 1u, last)].xyz; \
-    float wa = j + k < pc.j1 ? 1.0 : 0.0, wb = j + k + 1u < pc.j1 ? 1.0 : 0.0; \
-    vec3 qa = vec3(0.0), qb = vec3(0.0); \
-    SLOTS_128(PSLOT_2) \
-    J_TOTAL(qa, j + k) J_TOTAL(qb, j + k + 1u) }
-
-void pairs()
-{
-    uint wg = gl_WorkGroupSize.x;
-    uint blk = order[gl_WorkGroupID.x];
-    uint b0 = blk * wg * PPI, b1 = b0 + wg * PPI;
-    // Later dispatches have nothing for blocks past their j-range (the first one writes the
-    // spring and class terms of every point).
-    if (pc.first == 0u && pc.j1 <= b0)
-        return;
-    uint base = b0 + gl_LocalInvocationID.x;
-    vec3 xp[128], ap[128];
-    SLOTS_128(PSLOT_INIT)
-    uint row = blk * pc.jstride - pc.j0, last = pc.j1 - 1u - pc.j0;
-    // Eight j's a pass: llvmpipe stores every slot's sum under the loop's mask at the end
-    // of each iteration (3 × PPI blends), which passes of two j's did not amortise (n =
-    // 32,768: ~3.7 → ~4.3 G pairs/s, measured before the block order). The last pass's j's
-    // past the range weigh nothing.
-    for (uint j = max(pc.j0, b0); j < pc.j1; j += 8u) {
-        uint w = j - pc.j0;
-        PAIR_2(0u) PAIR_2(2u) PAIR_2(4u) PAIR_2(6u)
-    }
-    SLOTS_128(PSLOT_STORE)
-}
-
 void main()
 {
     if (SHAPE == 0u)
         tiles();
-    else if (SHAPE == 1u)
-        block();
     else
-        pairs();
+        block();
 }

@@ -1,4 +1,4 @@
-// sim/forces_fold.comp — the j-side of sim/forces.comp's SHAPE 2 for one j-range [j0, j1):
+// sim/forces_fold.comp — the j-side of sim/forces_pairs.comp for one j-range [j0, j1):
 // every block before j's own block met j in that dispatch and left Σ_i (x_i − x_j) / (…)^{3/2}
 // in jpart[block][j − j0]; by Newton's third law j's force takes −k_r times their sum.
 #version 450

@@ -509,7 +509,7 @@ static void bad_input(nnxr_gpu *gpu)
     CHECK_CONTAINS(err.message, "damping");
     CHECK(nnxr_cloud_params_check(&(nnxr_cloud_params){.k_s = 1, .eps = 1, .dt = 1,
                                                          .room = 1}, &err));
-    /* The pairs shape: one subgroup a workgroup, the uniform window, at most 128 slots. */
+    /* The pairs shape: one subgroup a workgroup, the uniform window, at most 64 slots. */
     nnxr_cloud_desc d2 = {.n = 100, .classes = 2, .shape = NNXR_CLOUD_SHAPE_PAIRS,
                           .plain_loads = true};
     CHECK(!nnxr_cloud_create(gpu, &d2, &c, &err) && c == NULL);
@@ -520,9 +520,9 @@ static void bad_input(nnxr_gpu *gpu)
     CHECK(!nnxr_cloud_create(gpu, &d2, &c, &err) && c == NULL);
     CHECK_CONTAINS(err.message, "one subgroup");
     d2.workgroup = 0;
-    d2.points_per_invocation = 129;
+    d2.points_per_invocation = 65;
     CHECK(!nnxr_cloud_create(gpu, &d2, &c, &err) && c == NULL);
-    CHECK_CONTAINS(err.message, "0 .. 128");
+    CHECK_CONTAINS(err.message, "0 .. 64");
     /* AUTO on this CPU device takes the pairs shape (a GPU: tiles). */
     nnxr_cloud_desc d3 = {.n = 100, .classes = 2};
     CHECK(nnxr_cloud_create(gpu, &d3, &c, &err));
@@ -546,13 +546,13 @@ int main(void)
     forces_small(gpu, 1001, NNXR_CLOUD_SHAPE_BLOCK, 16, 0);
     forces_small(gpu, 5003, NNXR_CLOUD_SHAPE_BLOCK, 0, 0);
     /* Pairs: one block (n = 1, 7); blocks of 64 over four j-ranges with an odd tail; blocks
-     * of 24 points (3 slots × 8 lanes), so pairs of j's straddle block ends; blocks of 1,024
+     * of 24 points (3 slots × 8 lanes), so pairs of j's straddle block ends; the most slots
      * in two j-ranges of the full window. */
     forces_small(gpu, 1, NNXR_CLOUD_SHAPE_PAIRS, 0, 264);
     forces_small(gpu, 7, NNXR_CLOUD_SHAPE_PAIRS, 0, 264);
     forces_small(gpu, 1001, NNXR_CLOUD_SHAPE_PAIRS, 8, 264);
     forces_small(gpu, 5003, NNXR_CLOUD_SHAPE_PAIRS, 3, 264);
-    forces_small(gpu, 5003, NNXR_CLOUD_SHAPE_PAIRS, 128, 0);
+    forces_small(gpu, 5003, NNXR_CLOUD_SHAPE_PAIRS, 64, 0);
     plain_loads = true;
     forces_small(gpu, 1001, NNXR_CLOUD_SHAPE_BLOCK, 16, 264);
     forces_small(gpu, 5003, NNXR_CLOUD_SHAPE_BLOCK, 5, 0);

@@ -5,7 +5,8 @@
 #ifndef SIM_COMMON_GLSL
 #define SIM_COMMON_GLSL
 
-// Push constants of sim/forces.comp (must match struct forces_push in engine/sim/forces.c).
+// Push constants of sim/forces.comp and sim/forces_pairs.comp (must match struct forces_push
+// in engine/sim/forces.c).
 struct ForcePush {
     uint n;        // points
     uint j0;       // this dispatch's j-range [j0, j1)
