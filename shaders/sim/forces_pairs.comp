@@ -9,7 +9,7 @@
 // from the i's side, the j-side dropped), the j's before its block not at all (their blocks
 // did those pairs). On a CPU the divider (sqrt, division: 7.4 cycles of a 256-bit pair vector
 // on Zen 5) bounds forces.comp's block shape, and here a pair costs it once. Measured on
-// lavapipe (Zen 5, 2 cores): two j's per pass over the slots beat one and four (registers),
+// lavapipe (Zen 5, 2 cores): two j's a slot visit beat one, four ran the same within noise;
 // 64 slots beat 16 and 32 (fewer j-side totals per pair); 128 ran about as fast as 64.
 // Its own file, and 64 slots at most: every pipeline of a shader pays for translating all
 // of its macro expansion before specialisation drops what it does not use. With 128 slots
