@@ -66,8 +66,8 @@ struct nnxr_cloud {
     uint32_t blocks;          /* PAIRS: workgroups of wg × ppi points, rows of jpart */
     nnxr_cloud_buffers b;
     nnxr_buffer *partial, *means, *sel;
-    nnxr_buffer *jpart;       /* PAIRS: blocks × chunk j-side sums (16 bytes otherwise) */
-    nnxr_buffer *order;       /* PAIRS: workgroup → block (see spread_blocks) */
+    nnxr_buffer *jpart;       /* PAIRS only: blocks × chunk j-side sums */
+    nnxr_buffer *order;       /* PAIRS only: workgroup → block (see spread_blocks) */
     nnxr_kernel *k_forces, *k_sums, *k_means, *k_integrate, *k_map, *k_select, *k_scatter,
         *k_merge, *k_fold;
     nnxr_binding *b_fold;
@@ -260,10 +260,10 @@ bool nnxr_cloud_create(nnxr_gpu *gpu, const nnxr_cloud_desc *desc, nnxr_cloud **
         c->blocks = div_up(c->n, (uint64_t)c->wg * c->ppi);
         /* forces_fold.comp loops over the blocks before j's own. */
         if (c->blocks > MAX_LOOP) {
+            uint32_t blocks = c->blocks, block = c->wg * ppi;
             nnxr_cloud_destroy(c);
             return nnxr_fail(err, "latent cloud: %u blocks of %u points; at most %u (raise "
-                             "points_per_invocation)", div_up(c->n, (uint64_t)c->wg * ppi),
-                             c->wg * ppi, MAX_LOOP);
+                             "points_per_invocation)", blocks, block, MAX_LOOP);
         }
     }
     uint32_t max_wg = info->properties.limits.maxComputeWorkGroupSize[0];

@@ -523,6 +523,11 @@ static void bad_input(nnxr_gpu *gpu)
     d2.points_per_invocation = 65;
     CHECK(!nnxr_cloud_create(gpu, &d2, &c, &err) && c == NULL);
     CHECK_CONTAINS(err.message, "0 .. 64");
+    /* forces_fold.comp loops over blocks: more than 65,535 would meet lavapipe's loop cap. */
+    d2.points_per_invocation = 1;
+    d2.n = 65536u * info->subgroup_size + 1u;
+    CHECK(!nnxr_cloud_create(gpu, &d2, &c, &err) && c == NULL);
+    CHECK_CONTAINS(err.message, "65537 blocks");
     /* AUTO on this CPU device takes the pairs shape (a GPU: tiles). */
     nnxr_cloud_desc d3 = {.n = 100, .classes = 2};
     CHECK(nnxr_cloud_create(gpu, &d3, &c, &err));
