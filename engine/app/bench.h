@@ -4,10 +4,11 @@
 #ifndef NNXR_APP_BENCH_H
 #define NNXR_APP_BENCH_H
 
-/* `nnxr bench forces [--sizes n,n,...] [--steps s] [--ref PATH] [--torch] [--json]`: pair
- * interactions per second of the latent cloud's force step on the chosen device for
- * n = 4,096, 16,384, 32,768 and 65,536, next to the C reference (tests/bench/forces_ref.c,
- * -O3 -march=native -fopenmp) run as a subprocess in the same run, with the ratio. */
+/* `nnxr bench forces [--sizes n,n,...] [--seconds s] [--rounds k] [--ref PATH] [--torch PATH]
+ * [--json]`: pair interactions per second of the latent cloud's force step on the chosen
+ * device for n = 4,096, 16,384, 32,768 and 65,536, next to the C reference
+ * (tests/bench/forces_ref.c, -O3 -march=native -fopenmp) run as a subprocess in the same run,
+ * in alternating rounds, with the median ratio. */
 int nnxr_bench_forces(int argc, char **argv);
 
 /* `nnxr bench train [--models mlp,tiny,vae,cnn] [--seconds S] [--accuracy] [--no-torch]

@@ -5,7 +5,11 @@
  * ratios; on a CPU device also the same C built for 256-bit vectors (forces_ref_256, when
  * built), which tells a kernel's cost from the width of the vectors it runs on; peak memory
  * at the largest n; and what the kernel's arithmetic intensity implies for a real GPU. Table
- * on stdout, or one JSON object with --json. */
+ * on stdout, or one JSON object with --json.
+ * Each size is measured in rounds, the shader and the C builds in turn, and reported as
+ * medians: on a shared VM the CPU time a process gets drifts by tens of percent within
+ * seconds (measured here: a worker thread busy 70–90 % of the wall time from one run of the
+ * same binary to the next), so one measurement of each side says little about their ratio. */
 #include "app/bench.h"
 
 #include <math.h>
@@ -22,6 +26,7 @@
 #include "sim/forces.h"
 
 #define MAX_SIZES 16
+#define MAX_ROUNDS 15
 /* Per pair in the kernel: 3 sub, 3 mul-add for r², 1 add ε², 1 inverse sqrt, 2 mul for
  * inv³, 3 mul-add into the sum: 20 FLOP counting a mul-add as 2 and inversesqrt as 1. */
 #define FLOP_PER_PAIR 20.0
@@ -30,6 +35,7 @@ typedef struct bench_opts {
     uint32_t sizes[MAX_SIZES];
     uint32_t size_count;
     double seconds;          /* target time per measurement */
+    uint32_t rounds;         /* measurements per size of the shader and each C build */
     const char *ref;         /* path of forces_ref, NULL = beside the executable */
     const char *ref256;      /* path of forces_ref_256, NULL = beside the executable if there */
     bool no_ref;
@@ -42,13 +48,18 @@ typedef struct bench_opts {
     const char *device;
 } bench_opts;
 
+/* Figures of one size: the shader's, the C builds' from their median rounds; the ratios are
+ * the medians of the rounds' ratios. */
 typedef struct result {
-    uint32_t n, steps;
+    uint32_t n, steps;        /* steps per round */
     double seconds, pairs_per_s;
-    double cpu_seconds;       /* CPU time of all our threads (lavapipe's too) in the run */
+    double cpu_seconds;       /* CPU time of all our threads (lavapipe's too) in the round */
     double ref_cpu_seconds, ref_seconds; /* the C reference's, < 0: not measured */
     double ref_pairs_per_s;   /* < 0: not measured */
     double ref256_pairs_per_s; /* the C reference at 256-bit vectors; < 0: not measured */
+    double ratio_c, ratio_c256; /* < 0: not measured */
+    uint32_t rounds;
+    double round_pairs[MAX_ROUNDS], round_c[MAX_ROUNDS], round_c256[MAX_ROUNDS]; /* < 0: none */
     uint32_t ref_threads;
     double torch_pairs_per_s; /* < 0: not measured */
     uint32_t chunk, dispatches;
@@ -79,7 +90,9 @@ static void usage(FILE *f)
             "  fp32) on the Vulkan device, next to the C reference (OpenMP + SIMD) measured\n"
             "  in the same run.\n"
             "  --sizes a,b,...   point counts (default 4096,16384,32768,65536)\n"
-            "  --seconds s       time per measurement, at least one step (default 2)\n"
+            "  --seconds s       time per measurement, at least one step (default 1)\n"
+            "  --rounds k        measurements per size of the shader and each C build, in\n"
+            "                    turn; figures are medians (default 3, at most 15)\n"
             "  --ref PATH        the C reference binary (default: forces_ref beside nnxr)\n"
             "  --no-ref          skip the C reference\n"
             "  --ref-256 PATH    the C reference built for 256-bit vectors, run on CPU devices\n"
@@ -113,7 +126,8 @@ static bool parse_sizes(const char *s, bench_opts *o)
 
 static int parse(int argc, char **argv, bench_opts *o)
 {
-    *o = (bench_opts){.sizes = {4096, 16384, 32768, 65536}, .size_count = 4, .seconds = 2.0};
+    *o = (bench_opts){.sizes = {4096, 16384, 32768, 65536}, .size_count = 4, .seconds = 1.0,
+                      .rounds = 3};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -147,6 +161,15 @@ static int parse(int argc, char **argv, bench_opts *o)
                         "got '%s'\n", v);
                 return 2;
             }
+        } else if (!strcmp(a, "--rounds")) {
+            char *end;
+            unsigned long x = strtoul(v, &end, 10);
+            if (*end || end == v || x < 1 || x > MAX_ROUNDS) {
+                fprintf(stderr, "nnxr bench forces: --rounds: expected a count in 1..%d, got "
+                        "'%s'\n", MAX_ROUNDS, v);
+                return 2;
+            }
+            o->rounds = (uint32_t)x;
         } else if (!strcmp(a, "--ref")) {
             o->ref = v;
         } else if (!strcmp(a, "--ref-256")) {
@@ -201,62 +224,81 @@ static float gauss(uint32_t *s)
     return sqrtf(-2.0f * logf(u)) * cosf(6.2831853f * v);
 }
 
-/* Measures the cloud's step at size n: a warm-up step, then steps in one submission until
- * the target time is reached (the count is chosen from the warm-up). */
-static bool measure(nnxr_gpu *gpu, const bench_opts *o, uint32_t n, result *r,
-                    nnxr_error *err)
+/* A cloud of n points set up for timing: labels, a warm-up step, and the step count that
+ * fills the target time (chosen from the warm-up). */
+typedef struct timed_cloud {
+    nnxr_cloud *c;
+    nnxr_recorder *rec;
+    nnxr_buffer *pred;
+    nnxr_cloud_params p;
+} timed_cloud;
+
+static void close_cloud(nnxr_gpu *gpu, timed_cloud *t)
 {
+    nnxr_recorder_destroy(t->rec);
+    nnxr_buffer_destroy(gpu, t->pred);
+    nnxr_cloud_destroy(t->c);
+    *t = (timed_cloud){0};
+}
+
+static bool open_cloud(nnxr_gpu *gpu, const bench_opts *o, uint32_t n, timed_cloud *t,
+                       result *r, nnxr_error *err)
+{
+    *t = (timed_cloud){.p = nnxr_cloud_params_default()};
     nnxr_cloud_desc desc = {.n = n, .classes = 10, .shape = o->shape,
                             .points_per_invocation = o->ppi, .workgroup = o->wg,
                             .chunk = o->chunk, .plain_loads = o->plain_loads};
-    nnxr_cloud *c = NULL;
-    if (!nnxr_cloud_create(gpu, &desc, &c, err))
+    if (!nnxr_cloud_create(gpu, &desc, &t->c, err))
         return false;
     float *p4 = calloc((size_t)n, 16);
     int32_t *labels = malloc((size_t)n * 4);
     bool ok = p4 && labels;
+    if (!ok)
+        nnxr_fail(err, "out of memory");
     uint32_t seed = 12345;
     for (uint32_t i = 0; ok && i < n; i++) {
         for (int a = 0; a < 3; a++)
             p4[4 * i + a] = 0.6f * gauss(&seed);
         labels[i] = (int32_t)(i % 11) - 1;
     }
-    ok = ok && nnxr_cloud_upload(c, p4, NULL, p4, err);
-    nnxr_buffer *pred = NULL;
+    ok = ok && nnxr_cloud_upload(t->c, p4, NULL, p4, err);
     nnxr_buffer_desc bd = {.name = "bench.labels", .kind = NNXR_BUFFER_DEVICE,
                            .size = (VkDeviceSize)n * 4};
-    nnxr_recorder *rec = NULL;
-    ok = ok && nnxr_buffer_create(gpu, &bd, &pred, err) &&
-         nnxr_buffer_upload(gpu, pred, 0, labels, (VkDeviceSize)n * 4, err) &&
-         nnxr_recorder_create(gpu, 0, &rec, err) && nnxr_cloud_bind_predictions(c, pred, err) &&
-         nnxr_recorder_begin(rec, err) && nnxr_cloud_record_machine_labels(c, rec, err) &&
-         nnxr_recorder_run(rec, err) && nnxr_cloud_bind_predictions(c, NULL, err);
-    nnxr_cloud_params p = nnxr_cloud_params_default();
-    double t0 = now();
-    ok = ok && nnxr_cloud_step(c, &p, 1, err);
-    double warm = now() - t0;
-    uint32_t steps = (uint32_t)fmin(1000.0, fmax(1.0, ceil(o->seconds / fmax(warm, 1e-6))));
-    ok = ok && nnxr_recorder_begin(rec, err) && nnxr_cloud_record_steps(c, rec, &p, steps, err);
-    t0 = now();
-    double c0 = cpu_now();
-    ok = ok && nnxr_recorder_run(rec, err);
-    double secs = now() - t0;
-    r->cpu_seconds = cpu_now() - c0;
-    if (ok) {
-        r->n = n;
-        r->steps = steps;
-        r->seconds = secs;
-        r->pairs_per_s = (double)n * n * steps / secs;
-        r->chunk = nnxr_cloud_chunk(c);
-        r->dispatches = nnxr_cloud_dispatches_per_step(c);
-        r->ppi = nnxr_cloud_points_per_invocation(c);
-        r->gpu_bytes = nnxr_cloud_gpu_bytes(c) + bd.size;
-    }
-    nnxr_recorder_destroy(rec);
-    nnxr_buffer_destroy(gpu, pred);
-    nnxr_cloud_destroy(c);
+    ok = ok && nnxr_buffer_create(gpu, &bd, &t->pred, err) &&
+         nnxr_buffer_upload(gpu, t->pred, 0, labels, (VkDeviceSize)n * 4, err) &&
+         nnxr_recorder_create(gpu, 0, &t->rec, err) &&
+         nnxr_cloud_bind_predictions(t->c, t->pred, err) && nnxr_recorder_begin(t->rec, err) &&
+         nnxr_cloud_record_machine_labels(t->c, t->rec, err) && nnxr_recorder_run(t->rec, err) &&
+         nnxr_cloud_bind_predictions(t->c, NULL, err);
     free(p4);
     free(labels);
+    double t0 = now();
+    ok = ok && nnxr_cloud_step(t->c, &t->p, 1, err);
+    double warm = now() - t0;
+    if (ok) {
+        r->n = n;
+        r->steps = (uint32_t)fmin(1000.0, fmax(1.0, ceil(o->seconds / fmax(warm, 1e-6))));
+        r->chunk = nnxr_cloud_chunk(t->c);
+        r->dispatches = nnxr_cloud_dispatches_per_step(t->c);
+        r->ppi = nnxr_cloud_points_per_invocation(t->c);
+        r->gpu_bytes = nnxr_cloud_gpu_bytes(t->c) + bd.size;
+    } else {
+        close_cloud(gpu, t);
+    }
+    return ok;
+}
+
+/* One round: r->steps steps in one submission; wall and CPU seconds. */
+static bool run_cloud(timed_cloud *t, uint32_t steps, double *secs, double *cpu,
+                      nnxr_error *err)
+{
+    if (!nnxr_recorder_begin(t->rec, err) ||
+        !nnxr_cloud_record_steps(t->c, t->rec, &t->p, steps, err))
+        return false;
+    double t0 = now(), c0 = cpu_now();
+    bool ok = nnxr_recorder_run(t->rec, err);
+    *secs = now() - t0;
+    *cpu = cpu_now() - c0;
     return ok;
 }
 
@@ -314,6 +356,21 @@ static void json_num(FILE *f, double v)
         fputs("null", f);
     else
         fprintf(f, "%.6g", v);
+}
+
+/* The index of the median of v[0..count) (the lower one of an even count). */
+static uint32_t median_index(const double *v, uint32_t count)
+{
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t below = 0, equal_before = 0;
+        for (uint32_t j = 0; j < count; j++) {
+            below += v[j] < v[i];
+            equal_before += j < i && v[j] == v[i];
+        }
+        if (below + equal_before == (count - 1u) / 2u)
+            return i;
+    }
+    return 0;
 }
 
 int nnxr_bench_forces(int argc, char **argv)
@@ -380,10 +437,79 @@ int nnxr_bench_forces(int argc, char **argv)
         r->ref_seconds = -1;
         r->ref_cpu_seconds = -1;
         r->torch_pairs_per_s = -1;
-        if (!measure(gpu, &o, o.sizes[k], r, &err)) {
+        r->ratio_c = r->ratio_c256 = -1;
+        r->rounds = o.rounds;
+        timed_cloud t;
+        if (!open_cloud(gpu, &o, o.sizes[k], &t, r, &err)) {
             fprintf(stderr, "nnxr bench forces: n = %u: %s\n", o.sizes[k], err.message);
             nnxr_gpu_destroy(gpu);
             return 1;
+        }
+        double secs[MAX_ROUNDS], cpu[MAX_ROUNDS], ratio_c[MAX_ROUNDS], ratio_c256[MAX_ROUNDS];
+        baseline cb[MAX_ROUNDS];
+        uint32_t n_c = 0, n_c256 = 0;
+        for (uint32_t q = 0; q < o.rounds; q++) {
+            r->round_c[q] = r->round_c256[q] = -1;
+            if (!run_cloud(&t, r->steps, &secs[q], &cpu[q], &err)) {
+                fprintf(stderr, "nnxr bench forces: n = %u: %s\n", o.sizes[k], err.message);
+                close_cloud(gpu, &t);
+                nnxr_gpu_destroy(gpu);
+                return 1;
+            }
+            r->round_pairs[q] = (double)r->n * r->n * r->steps / secs[q];
+            /* The baselines run while our device is idle, with the same time budget. */
+            double per_step = secs[q] / r->steps;
+            uint32_t ref_steps = (uint32_t)fmax(1.0, fmin(1000.0, ceil(o.seconds /
+                                                                       fmax(per_step / 2.0,
+                                                                            1e-6))));
+            char cmd[1600];
+            if (use_ref) {
+                snprintf(cmd, sizeof cmd, "'%s' %u %u", ref, r->n, ref_steps);
+                baseline b;
+                if (run_baseline(cmd, &b, &err)) {
+                    r->round_c[q] = b.pairs_per_s;
+                    cb[n_c] = b;
+                    ratio_c[n_c++] = r->round_pairs[q] / b.pairs_per_s;
+                } else {
+                    fprintf(stderr, "nnxr bench forces: C reference: %s\n", err.message);
+                }
+            }
+            if (use_ref256 && info->is_cpu) {
+                snprintf(cmd, sizeof cmd, "'%s' %u %u", ref256, r->n, ref_steps);
+                baseline b;
+                if (run_baseline(cmd, &b, &err)) {
+                    r->round_c256[q] = b.pairs_per_s;
+                    ratio_c256[n_c256++] = r->round_pairs[q] / b.pairs_per_s;
+                } else {
+                    fprintf(stderr, "nnxr bench forces: C reference (256-bit): %s\n",
+                            err.message);
+                }
+            }
+        }
+        close_cloud(gpu, &t);
+        uint32_t m = median_index(secs, o.rounds);
+        r->seconds = secs[m];
+        r->cpu_seconds = cpu[m];
+        r->pairs_per_s = r->round_pairs[m];
+        if (n_c) {
+            double c[MAX_ROUNDS];
+            for (uint32_t q = 0; q < n_c; q++)
+                c[q] = cb[q].pairs_per_s;
+            const baseline *b = &cb[median_index(c, n_c)];
+            r->ref_pairs_per_s = b->pairs_per_s;
+            r->ref_threads = b->threads > 0 ? (uint32_t)b->threads : 0;
+            r->ref_seconds = b->seconds;
+            r->ref_cpu_seconds = b->cpu_seconds;
+            r->ratio_c = ratio_c[median_index(ratio_c, n_c)];
+        }
+        if (n_c256) {
+            double c[MAX_ROUNDS];
+            uint32_t nc = 0;
+            for (uint32_t q = 0; q < o.rounds; q++)
+                if (r->round_c256[q] > 0)
+                    c[nc++] = r->round_c256[q];
+            r->ref256_pairs_per_s = c[median_index(c, nc)];
+            r->ratio_c256 = ratio_c256[median_index(ratio_c256, n_c256)];
         }
         if (o.sizes[k] >= largest) {
             struct rusage ru;
@@ -392,31 +518,7 @@ int nnxr_bench_forces(int argc, char **argv)
             peak_rss_kib = (uint64_t)ru.ru_maxrss;
             peak_gpu = r->gpu_bytes;
         }
-        /* The baselines run while our device is idle, with the same time budget. */
-        double ref_secs = o.seconds, per_step = r->seconds / r->steps;
-        uint32_t ref_steps = (uint32_t)fmax(1.0, fmin(1000.0, ceil(ref_secs / fmax(per_step
-                                                                          / 2.0, 1e-6))));
         char cmd[1600];
-        if (use_ref) {
-            snprintf(cmd, sizeof cmd, "'%s' %u %u", ref, r->n, ref_steps);
-            baseline b;
-            if (run_baseline(cmd, &b, &err)) {
-                r->ref_pairs_per_s = b.pairs_per_s;
-                r->ref_threads = b.threads > 0 ? (uint32_t)b.threads : 0;
-                r->ref_seconds = b.seconds;
-                r->ref_cpu_seconds = b.cpu_seconds;
-            } else {
-                fprintf(stderr, "nnxr bench forces: C reference: %s\n", err.message);
-            }
-        }
-        if (use_ref256 && info->is_cpu) {
-            snprintf(cmd, sizeof cmd, "'%s' %u %u", ref256, r->n, ref_steps);
-            baseline b;
-            if (run_baseline(cmd, &b, &err))
-                r->ref256_pairs_per_s = b.pairs_per_s;
-            else
-                fprintf(stderr, "nnxr bench forces: C reference (256-bit): %s\n", err.message);
-        }
         if (o.torch) {
             const char *py = o.python ? o.python
                                       : (access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3"
@@ -450,7 +552,7 @@ int nnxr_bench_forces(int argc, char **argv)
         FILE *f = stdout;
         fprintf(f, "{\"bench\": \"forces\", \"units\": {\"pairs_per_s\": \"pair interactions "
                    "per second (n^2 per step)\", \"peak_rss\": \"bytes\", \"gpu_buffers\": "
-                   "\"bytes\"}, \"device\": {\"name\": ");
+                   "\"bytes\"}, \"rounds\": %u, \"device\": {\"name\": ", o.rounds);
         json_str(f, info->properties.deviceName);
         fprintf(f, ", \"is_cpu\": %s, \"shape\": \"%s\", \"points_per_invocation\": %u, "
                    "\"workgroup\": %u}, \"baseline\": {\"c_reference\": ",
@@ -492,7 +594,7 @@ int nnxr_bench_forces(int argc, char **argv)
                     r->chunk, r->dispatches, r->ppi);
             json_num(f, r->ref_pairs_per_s);
             fprintf(f, ", \"c_threads\": %u, \"ratio_vs_c\": ", r->ref_threads);
-            json_num(f, r->ref_pairs_per_s > 0 ? r->pairs_per_s / r->ref_pairs_per_s : -1);
+            json_num(f, r->ratio_c);
             double c_per_cpu = r->ref_cpu_seconds > 0 && r->ref_seconds > 0
                                    ? r->ref_pairs_per_s * r->ref_seconds / r->ref_cpu_seconds
                                    : -1;
@@ -505,12 +607,22 @@ int nnxr_bench_forces(int argc, char **argv)
             fputs(", \"c256_pairs_per_s\": ", f);
             json_num(f, r->ref256_pairs_per_s);
             fputs(", \"ratio_vs_c256\": ", f);
-            json_num(f, r->ref256_pairs_per_s > 0 ? r->pairs_per_s / r->ref256_pairs_per_s : -1);
+            json_num(f, r->ratio_c256);
             fputs(", \"torch_pairs_per_s\": ", f);
             json_num(f, r->torch_pairs_per_s);
             fputs(", \"ratio_vs_torch\": ", f);
             json_num(f, r->torch_pairs_per_s > 0 ? r->pairs_per_s / r->torch_pairs_per_s : -1);
-            fputc('}', f);
+            fputs(", \"rounds\": [", f);
+            for (uint32_t q = 0; q < r->rounds; q++) {
+                fprintf(f, "%s{\"pairs_per_s\": ", q ? ", " : "");
+                json_num(f, r->round_pairs[q]);
+                fputs(", \"c_pairs_per_s\": ", f);
+                json_num(f, r->round_c[q]);
+                fputs(", \"c256_pairs_per_s\": ", f);
+                json_num(f, r->round_c256[q]);
+                fputc('}', f);
+            }
+            fputs("]}", f);
         }
         fprintf(f, "], \"memory\": {\"n\": %u, \"peak_rss\": %llu, \"gpu_buffers\": %llu}, "
                    "\"model\": {\"flop_per_pair\": %.0f, \"tile_flop_per_byte\": %.1f, "
@@ -533,13 +645,11 @@ int nnxr_bench_forces(int argc, char **argv)
                    r->dispatches,
                    r->pairs_per_s / 1e9);
             if (r->ref_pairs_per_s > 0)
-                printf("%12.3f %8.2f ", r->ref_pairs_per_s / 1e9,
-                       r->pairs_per_s / r->ref_pairs_per_s);
+                printf("%12.3f %8.2f ", r->ref_pairs_per_s / 1e9, r->ratio_c);
             else
                 printf("%12s %8s ", "-", "-");
             if (show256 && r->ref256_pairs_per_s > 0)
-                printf("%12.3f %8.2f ", r->ref256_pairs_per_s / 1e9,
-                       r->pairs_per_s / r->ref256_pairs_per_s);
+                printf("%12.3f %8.2f ", r->ref256_pairs_per_s / 1e9, r->ratio_c256);
             else if (show256)
                 printf("%12s %8s ", "-", "-");
             if (r->torch_pairs_per_s > 0)
@@ -547,6 +657,18 @@ int nnxr_bench_forces(int argc, char **argv)
                        r->pairs_per_s / r->torch_pairs_per_s);
             else
                 printf("%12s %8s\n", "-", "-");
+        }
+        printf("medians of %u rounds (the shader, then the C builds, in turn); a ratio is the "
+               "median of the rounds' ratios\n", o.rounds);
+        for (uint32_t k = 0; k < o.size_count && o.rounds > 1; k++) {
+            const result *r = &res[k];
+            if (r->ref_pairs_per_s <= 0)
+                continue;
+            printf("  n = %u, ratio to C by round:", r->n);
+            for (uint32_t q = 0; q < r->rounds; q++)
+                if (r->round_c[q] > 0)
+                    printf(" %.2f", r->round_pairs[q] / r->round_c[q]);
+            printf("\n");
         }
         if (show256)
             printf("C256: the C reference built for 256-bit vectors (-mprefer-vector-width=256),"

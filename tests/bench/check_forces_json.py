@@ -2,16 +2,24 @@
 """tests/bench/check_forces_json.py — smoke test of `nnxr bench forces --json` (through the
 bench_forces driver): small sizes, one JSON object on stdout with the figures, units, device
 and the C baselines measured in the same run (the 256-bit build too on a CPU device), all
-positive and consistent."""
+positive and consistent; each size measured in rounds, the figures the medians of the rounds and
+the ratios the medians of the rounds' ratios."""
 import json
 import subprocess
 import sys
 
 
+def lower_median(values):
+    return sorted(values)[(len(values) - 1) // 2]
+
+
 def main():
     exe = sys.argv[1]
-    out = subprocess.run([exe, "--sizes", "1000,2048", "--seconds", "0.2", "--json"],
-                         capture_output=True, text=True, timeout=240)
+    for bad in ("0", "16", "x"):
+        out = subprocess.run([exe, "--rounds", bad], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 2 and "--rounds" in out.stderr, (bad, out.returncode, out.stderr)
+    out = subprocess.run([exe, "--sizes", "1000,2048", "--seconds", "0.2", "--rounds", "3",
+                          "--json"], capture_output=True, text=True, timeout=240)
     if out.returncode != 0:
         sys.exit("bench failed (%d): %s" % (out.returncode, out.stderr))
     doc = json.loads(out.stdout)  # exactly one JSON document on stdout
@@ -23,6 +31,7 @@ def main():
     if doc["device"]["is_cpu"]:
         assert shape in ("block", "pairs"), doc["device"]
     assert doc["baseline"]["c_reference"], doc["baseline"]
+    assert doc["rounds"] == 3, doc["rounds"]
     res = doc["results"]
     assert [r["n"] for r in res] == [1000, 2048], res
     for r in res:
@@ -36,12 +45,25 @@ def main():
         want = r["n"] ** 2 * r["steps"] / r["seconds"]
         assert abs(r["pairs_per_s"] - want) <= 1e-3 * want, (r, want)
         assert r["c_pairs_per_s"] > 0 and r["ratio_vs_c"] > 0, r
-        assert abs(r["ratio_vs_c"] - r["pairs_per_s"] / r["c_pairs_per_s"]) <= 1e-3 * r["ratio_vs_c"]
+        rounds = r["rounds"]
+        assert len(rounds) == 3 and all(q["pairs_per_s"] > 0 and q["c_pairs_per_s"] > 0
+                                        for q in rounds), r
+        # Medians: the shader's and C's figures are those of their median rounds (the steps
+        # per round are equal), the ratio the median of the rounds' ratios.
+        mine = sorted(q["pairs_per_s"] for q in rounds)
+        assert abs(r["pairs_per_s"] - mine[1]) <= 1e-3 * mine[1], (r, mine)
+        theirs = sorted(q["c_pairs_per_s"] for q in rounds)
+        assert abs(r["c_pairs_per_s"] - theirs[1]) <= 1e-3 * theirs[1], (r, theirs)
+        ratio = lower_median([q["pairs_per_s"] / q["c_pairs_per_s"] for q in rounds])
+        assert abs(r["ratio_vs_c"] - ratio) <= 1e-3 * ratio, (r, ratio)
         # The 256-bit build of the reference runs on CPU devices when it was built.
         if doc["device"]["is_cpu"] and doc["baseline"]["c_reference_256"]:
             assert r["c256_pairs_per_s"] > 0 and r["ratio_vs_c256"] > 0, r
+            ratio = lower_median([q["pairs_per_s"] / q["c256_pairs_per_s"] for q in rounds])
+            assert abs(r["ratio_vs_c256"] - ratio) <= 1e-3 * ratio, (r, ratio)
         else:
             assert r["c256_pairs_per_s"] is None and r["ratio_vs_c256"] is None, r
+            assert all(q["c256_pairs_per_s"] is None for q in rounds), r
     assert doc["memory"]["n"] == 2048 and doc["memory"]["peak_rss"] > 0
     assert doc["memory"]["gpu_buffers"] >= 2048 * 16 * 4, doc["memory"]
     print("ok:", ", ".join("n=%d %.3g pairs/s (%.2fx C)" % (r["n"], r["pairs_per_s"],
