@@ -445,7 +445,8 @@ int nnxr_bench_forces(int argc, char **argv)
             nnxr_gpu_destroy(gpu);
             return 1;
         }
-        double secs[MAX_ROUNDS], cpu[MAX_ROUNDS], ratio_c[MAX_ROUNDS], ratio_c256[MAX_ROUNDS];
+        double secs[MAX_ROUNDS], cpu[MAX_ROUNDS];
+        double c[MAX_ROUNDS], ratio_c[MAX_ROUNDS], c256[MAX_ROUNDS], ratio_c256[MAX_ROUNDS];
         baseline cb[MAX_ROUNDS];
         uint32_t n_c = 0, n_c256 = 0;
         for (uint32_t q = 0; q < o.rounds; q++) {
@@ -469,6 +470,7 @@ int nnxr_bench_forces(int argc, char **argv)
                 if (run_baseline(cmd, &b, &err)) {
                     r->round_c[q] = b.pairs_per_s;
                     cb[n_c] = b;
+                    c[n_c] = b.pairs_per_s;
                     ratio_c[n_c++] = r->round_pairs[q] / b.pairs_per_s;
                 } else {
                     fprintf(stderr, "nnxr bench forces: C reference: %s\n", err.message);
@@ -478,7 +480,7 @@ int nnxr_bench_forces(int argc, char **argv)
                 snprintf(cmd, sizeof cmd, "'%s' %u %u", ref256, r->n, ref_steps);
                 baseline b;
                 if (run_baseline(cmd, &b, &err)) {
-                    r->round_c256[q] = b.pairs_per_s;
+                    r->round_c256[q] = c256[n_c256] = b.pairs_per_s;
                     ratio_c256[n_c256++] = r->round_pairs[q] / b.pairs_per_s;
                 } else {
                     fprintf(stderr, "nnxr bench forces: C reference (256-bit): %s\n",
@@ -492,9 +494,6 @@ int nnxr_bench_forces(int argc, char **argv)
         r->cpu_seconds = cpu[m];
         r->pairs_per_s = r->round_pairs[m];
         if (n_c) {
-            double c[MAX_ROUNDS];
-            for (uint32_t q = 0; q < n_c; q++)
-                c[q] = cb[q].pairs_per_s;
             const baseline *b = &cb[median_index(c, n_c)];
             r->ref_pairs_per_s = b->pairs_per_s;
             r->ref_threads = b->threads > 0 ? (uint32_t)b->threads : 0;
@@ -503,12 +502,7 @@ int nnxr_bench_forces(int argc, char **argv)
             r->ratio_c = ratio_c[median_index(ratio_c, n_c)];
         }
         if (n_c256) {
-            double c[MAX_ROUNDS];
-            uint32_t nc = 0;
-            for (uint32_t q = 0; q < o.rounds; q++)
-                if (r->round_c256[q] > 0)
-                    c[nc++] = r->round_c256[q];
-            r->ref256_pairs_per_s = c[median_index(c, nc)];
+            r->ref256_pairs_per_s = c256[median_index(c256, n_c256)];
             r->ratio_c256 = ratio_c256[median_index(ratio_c256, n_c256)];
         }
         if (o.sizes[k] >= largest) {
