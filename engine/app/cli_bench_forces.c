@@ -63,7 +63,7 @@ typedef struct result {
     uint32_t ref_threads;
     double torch_pairs_per_s; /* < 0: not measured */
     uint32_t chunk, dispatches;
-    uint32_t ppi;             /* points per invocation as resolved (PAIRS: by n) */
+    uint32_t ppi;             /* points per invocation as resolved */
     uint64_t gpu_bytes;
 } result;
 

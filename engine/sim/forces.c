@@ -18,6 +18,7 @@
 #define PAIRS_PER_DISPATCH (1u << 28)
 #define MIN_AUTO_CHUNK 1024u
 #define PAIRS_MAX_SLOTS 64u      /* the register block of forces_pairs.comp */
+#define PAIRS_MAX_LANES 8u       /* its unrolled turns of the j's through the lanes */
 #define MAX_LOOP 65535u          /* lavapipe stops a loop silently after this many iterations */
 #define SEL_HEADER 16u           /* count + padding before the selection entries */
 
@@ -63,10 +64,10 @@ struct nnxr_cloud {
     uint32_t ppi, wg, chunk, slices;
     uint32_t window;          /* vec4s of the BLOCK shape's uniform window, 0 = storage loads */
     uint32_t chunks;          /* forces dispatches per step, one binding each */
-    uint32_t blocks;          /* PAIRS: workgroups of wg × ppi points, rows of jpart */
+    uint32_t blocks;          /* PAIRS: workgroups of wg × ppi points, the length of a jpart row */
     nnxr_cloud_buffers b;
     nnxr_buffer *partial, *means, *sel;
-    nnxr_buffer *jpart;       /* PAIRS only: blocks × chunk j-side sums */
+    nnxr_buffer *jpart;       /* PAIRS only: chunk × blocks j-side sums (a row per j) */
     nnxr_buffer *order;       /* PAIRS only: workgroup → block (see spread_blocks) */
     nnxr_kernel *k_forces, *k_sums, *k_means, *k_integrate, *k_map, *k_select, *k_scatter,
         *k_merge, *k_fold;
@@ -208,11 +209,13 @@ bool nnxr_cloud_create(nnxr_gpu *gpu, const nnxr_cloud_desc *desc, nnxr_cloud **
     if (desc->classes == 0 || desc->classes > NNXR_CLOUD_MAX_CLASSES)
         return nnxr_fail(err, "latent cloud: %u classes, expected 1 .. %u", desc->classes,
                          NNXR_CLOUD_MAX_CLASSES);
-    /* PAIRS: a workgroup is one subgroup whose lanes total the j-side sums. */
+    /* PAIRS: a workgroup is one subgroup whose lanes pass the j's round with shuffles, eight
+     * turns unrolled in forces_pairs.comp (so at most 8 lanes: lavapipe has 8 at 256 bits,
+     * 4 at 128). */
     const VkSubgroupFeatureFlags pairs_ops =
-        VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
+        VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_SHUFFLE_BIT;
     bool pairs_ok = (info->subgroup_operations & pairs_ops) == pairs_ops &&
-                    info->subgroup_size >= 1 &&
+                    info->subgroup_size >= 1 && info->subgroup_size <= PAIRS_MAX_LANES &&
                     info->subgroup_size <= info->properties.limits.maxComputeWorkGroupSize[0] &&
                     info->subgroup_size <= info->properties.limits.maxComputeWorkGroupInvocations;
     nnxr_cloud_shape shape = desc->shape;
@@ -222,8 +225,10 @@ bool nnxr_cloud_create(nnxr_gpu *gpu, const nnxr_cloud_desc *desc, nnxr_cloud **
                                                                      : NNXR_CLOUD_SHAPE_BLOCK;
     if (shape == NNXR_CLOUD_SHAPE_PAIRS) {
         if (!pairs_ok)
-            return nnxr_fail(err, "latent cloud: the pairs shape needs subgroup arithmetic in "
-                             "compute shaders, which %s lacks", info->properties.deviceName);
+            return nnxr_fail(err, "latent cloud: the pairs shape needs subgroup shuffles in "
+                             "compute shaders and subgroups of at most %u lanes; %s has %u",
+                             PAIRS_MAX_LANES, info->properties.deviceName,
+                             info->subgroup_size);
         if (desc->plain_loads)
             return nnxr_fail(err, "latent cloud: the pairs shape reads x_j from the uniform "
                              "window only (plain_loads is a block-shape option)");
@@ -249,12 +254,15 @@ bool nnxr_cloud_create(nnxr_gpu *gpu, const nnxr_cloud_desc *desc, nnxr_cloud **
                             : (c->shape == NNXR_CLOUD_SHAPE_BLOCK ? 64u : 128u);
     if (c->shape == NNXR_CLOUD_SHAPE_PAIRS) {
         c->wg = info->subgroup_size;
-        /* Blocks of up to 64 slots a lane, but at least ~8 blocks: pairs inside a block are
-         * met from both sides (twice the work), so a few big blocks would waste that much. */
+        /* 16 slots, measured on lavapipe with one thread: at n = 16,384 3.8 G pairs/s against
+         * 3.1–3.7 with 8, 12, 20, 24 or 32; ahead of 8 at 4,096 and of 32 at 65,536 too (a
+         * loop body the CPU's front end holds; blocks small enough that the pairs inside
+         * one, met from both sides, cost little). More when the blocks would pass the fold's
+         * loop cap. */
         uint32_t ppi = desc->points_per_invocation;
         if (!ppi) {
-            ppi = c->n / (8u * c->wg);
-            ppi = ppi < 16u ? 16u : ppi > PAIRS_MAX_SLOTS ? PAIRS_MAX_SLOTS : ppi - ppi % 16u;
+            ppi = div_up(c->n, (uint64_t)c->wg * MAX_LOOP);
+            ppi = ppi < 16u ? 16u : ppi;
         }
         c->ppi = ppi;
         c->blocks = div_up(c->n, (uint64_t)c->wg * c->ppi);
@@ -657,12 +665,12 @@ bool nnxr_cloud_record_forces(nnxr_cloud *c, nnxr_recorder *rec,
             .k_a = p->k_a,
             .k_r = p->k_r,
             .eps2 = p->eps * p->eps,
-            .jstride = c->chunk,
+            .jstride = c->blocks,
         };
         if (!nnxr_recorder_dispatch(rec, c->k_forces, c->b_forces[k], &fp, sizeof fp, groups, 1,
                                     1, err))
             return nnxr_fail_prefix(err, "latent cloud");
-        struct fold_push op = {fp.j0, fp.j1, c->wg * c->ppi, c->chunk, p->k_r};
+        struct fold_push op = {fp.j0, fp.j1, c->wg * c->ppi, c->blocks, p->k_r};
         if (c->shape == NNXR_CLOUD_SHAPE_PAIRS &&
             !nnxr_recorder_dispatch(rec, c->k_fold, c->b_fold, &op, sizeof op,
                                     div_up(fp.j1 - fp.j0, 64), 1, 1, err))

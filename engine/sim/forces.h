@@ -55,9 +55,9 @@ typedef enum nnxr_cloud_shape {
     NNXR_CLOUD_SHAPE_AUTO = 0,
     NNXR_CLOUD_SHAPE_TILES = 1,  /* GPU: shared-memory tiles, one point per invocation */
     NNXR_CLOUD_SHAPE_BLOCK = 2,  /* CPU device: several points per invocation, no shared mem */
-    /* CPU device with subgroup arithmetic (AUTO's choice there): BLOCK's register block, each
-     * pair met once (Newton's third law), the j-side totalled by subgroupAdd and folded in
-     * by a second dispatch per j-range. */
+    /* CPU device with subgroup shuffles and at most 8 lanes (AUTO's choice there): BLOCK's
+     * register block, each pair met once (Newton's third law), the j's turned through the
+     * lanes with their j-side sums, which a second dispatch per j-range folds in. */
     NNXR_CLOUD_SHAPE_PAIRS = 3,
 } nnxr_cloud_shape;
 
@@ -65,7 +65,8 @@ typedef struct nnxr_cloud_desc {
     uint32_t n;                /* points, 1 .. NNXR_CLOUD_MAX_POINTS */
     uint32_t classes;          /* labels are 0 .. classes−1; 1 .. NNXR_CLOUD_MAX_CLASSES */
     nnxr_cloud_shape shape;    /* AUTO unless a test or benchmark forces one */
-    uint32_t points_per_invocation; /* BLOCK: 1..16, 0 = 16; PAIRS: 1..64, 0 = by n */
+    uint32_t points_per_invocation; /* BLOCK: 1..16, 0 = 16; PAIRS: 1..64, 0 = 16 (more
+                                     * only past 65,535 blocks) */
     /* invocations per workgroup, 0 = 64 (BLOCK) / 128 (TILES); PAIRS: the subgroup size (a
      * non-zero value makes AUTO choose BLOCK) */
     uint32_t workgroup;

@@ -1,44 +1,49 @@
 // sim/forces_pairs.comp — the latent cloud's softened all-pairs repulsion on CPU devices
-// with subgroup arithmetic (the PAIRS shape, AUTO's choice there; sim/forces.comp has the
-// GPU and the plain CPU shapes and says what a dispatch computes). Each pair is met once
-// (Newton's third law). A workgroup is one subgroup and owns a block of wg × PPI points
-// (PPI ≤ 64 slots of forces.comp's kind of register block); against every j after its block
-// it adds the pair term to its point's sum and to a j-side sum that subgroupAdd totals over
-// the lanes and one lane writes to jpart[block][j − j0]; sim/forces_fold.comp then subtracts
-// those from force[j]. The j's inside its own block it meets one-sided (every ordered pair
-// from the i's side, the j-side dropped), the j's before its block not at all (their blocks
-// did those pairs). On a CPU the divider (sqrt, division: 7.4 cycles of a 256-bit pair vector
-// on Zen 5) bounds forces.comp's block shape, and here a pair costs it once. Measured on
-// lavapipe (Zen 5, 2 cores): two j's a slot visit beat one, four ran the same within noise;
-// 64 slots beat 16 and 32 (fewer j-side totals per pair); 128 ran about as fast as 64.
-// Its own file, and 64 slots at most: every pipeline of a shader pays for translating all
-// of its macro expansion before specialisation drops what it does not use. With 128 slots
-// this file made each process spend ~5 s and ~500 MB in llvmpipe (Mesa's shader cache did
-// not spare it), and while it shared forces.comp, so did every other shape; with 64 a
-// process with a warm cache starts its cloud in ~0.5 s.
-// No loop runs more than (j1 − j0) / 8 + 1 times per invocation.
+// with subgroup shuffles (the PAIRS shape, AUTO's choice there; sim/forces.comp has the GPU
+// and the plain CPU shapes and says what a dispatch computes). Each pair is met once
+// (Newton's third law). A workgroup is one subgroup of wg ≤ 8 lanes and owns a block of
+// wg × PPI points (PPI ≤ 64 slots of forces.comp's kind of register block). It takes the
+// j's after its block wg at a time, one per lane, and turns them wg times through the lanes
+// with subgroupShuffle, so every point of the block meets every one of them; each pair term
+// goes to the slot's sum and to a j-side sum that travels with its j. After the last turn
+// lane k holds the j-side total of the k-th j and writes it to jpart[j − j0][block];
+// sim/forces_fold.comp then subtracts those from force[j]. The j's inside its own block it
+// meets one-sided (every ordered pair from the i's side, the j-side dropped), the j's before
+// its block not at all (their blocks did those pairs).
+// Measured on lavapipe (Zen 5, one thread, n = 4,096 / 16,384): with the j broadcast to all
+// lanes instead, totalling the j-side with subgroupAdd took ~27 % of the time (llvmpipe
+// reduces lane by lane) and the kernel ran at 2.97 / 3.2–3.4 G pairs/s with 64 slots; turned
+// through the lanes (a constant shuffle is one vpermps there) 3.74 / 3.78 with 16 slots,
+// where a smaller loop body also suits the CPU's front end.
+// Its own file: every pipeline of a shader pays for translating all of its macro expansion
+// before specialisation drops what it does not use.
+// No loop runs more than (j1 − j0) / wg + 1 times per invocation.
 #version 450
 #extension GL_KHR_shader_subgroup_basic : require
-#extension GL_KHR_shader_subgroup_arithmetic : require
+#extension GL_KHR_shader_subgroup_shuffle : require
 #extension GL_GOOGLE_include_directive : require
 
 layout(local_size_x_id = 0) in;       // the subgroup size
-layout(constant_id = 2) const uint PPI = 64u;  // slots, 1..64
+layout(constant_id = 2) const uint PPI = 16u;  // slots, 1..64
 layout(constant_id = 4) const uint WINDOW = 1u; // vec4s of the uniform window (≥ j1 − j0)
 #include "sim/forces_io.glsl"
 
-// Per block, the j-side sums Σ_i (x_i − x_j) / (…)^{3/2} of this dispatch's j's (written for
-// the j's after the block; forces_fold.comp reads no other).
+// Per j of this dispatch and block, the j-side sum Σ_i (x_i − x_j) / (…)^{3/2} (written for
+// the j's after the block; forces_fold.comp reads no other). A j's blocks lie side by side:
+// the fold reads them in a run (blocks a j-row apart cost it 12 % of the step at 16 slots,
+// most of it waiting on loads), and the lanes' scattered writes do not stall.
 layout(std430, set = 0, binding = 6) writeonly buffer JPart { vec4 jpart[]; };
 // The block each workgroup takes. A dispatch's busy blocks are the first ones, and a CPU
 // device hands each thread a contiguous range of workgroups: this order spreads them.
 layout(std430, set = 0, binding = 7) readonly buffer Order { uint order[]; };
 
-// The pair term once, weighted (w: 1, or 0 for a j past the range), added to the
-// slot's sum and to the j-side sum q. The weight rides in the division's numerator: free.
+// The pair term once, weighted (w: 1, or 0 for a j past the range or a turn past wg),
+// added to the slot's sum and to the j-side sum q. The weight rides in the division's
+// numerator: free.
 #define PAIR_TERM(a_, q, x_, xj, w) { vec3 d_ = x_ - xj; \
     float r2_ = fma(d_.x, d_.x, fma(d_.y, d_.y, fma(d_.z, d_.z, pc.eps2))); \
     vec3 f_ = d_ * (w / (r2_ * sqrt(r2_))); a_ += f_; q += f_; }
+// Two turns of the j's against slot s: two pair terms a visit of its sum.
 #define PSLOT_2(s) if (PPI > s) { vec3 x_ = xp[s], a_ = ap[s]; \
     PAIR_TERM(a_, qa, x_, pa, wa) PAIR_TERM(a_, qb, x_, pb, wb) ap[s] = a_; }
 #define PSLOT_INIT(s) if (PPI > s) { xp[s] = pos[min(base + s * wg, pc.n - 1u)].xyz; \
@@ -48,20 +53,16 @@ layout(std430, set = 0, binding = 7) readonly buffer Order { uint order[]; };
     M((o + 5u)) M((o + 6u)) M((o + 7u)) M((o + 8u)) M((o + 9u)) M((o + 10u)) M((o + 11u)) \
     M((o + 12u)) M((o + 13u)) M((o + 14u)) M((o + 15u))
 #define SLOTS_ALL(M) SLOTS_16(M, 0u) SLOTS_16(M, 16u) SLOTS_16(M, 32u) SLOTS_16(M, 48u)
-// One j-side total, kept when j lies after the block (inside it every ordered pair is met
-// from its own side) and within the range.
-#define J_TOTAL(q, jj) if (jj >= b1 && jj < pc.j1) { \
-        q = subgroupAdd(q); \
-        if (subgroupElect()) \
-            jpart[row + jj] = vec4(q, 0.0); \
-    }
-// j's k and k + 1 of the current pass against every slot.
-#define PAIR_2(k) { \
-    vec3 pa = win[min(w + k, last)].xyz, pb = win[min(w + k + 1u, last)].xyz; \
-    float wa = j + k < pc.j1 ? 1.0 : 0.0, wb = j + k + 1u < pc.j1 ? 1.0 : 0.0; \
+// Turns r and r + 1: at turn r lane k holds the j of lane (k + r) mod wg, and pa, q move
+// one lane down per turn. qb, a turn ahead of qa, is moved back one lane before the two are
+// added; fresh qa, qb per pair of turns keep the slots' chains of additions short.
+#define TURN_2(r) { vec3 pb = subgroupShuffle(pa, up1); \
+    float wa = r < wg && j + (lane + r) % wg < pc.j1 ? 1.0 : 0.0; \
+    float wb = r + 1u < wg && j + (lane + r + 1u) % wg < pc.j1 ? 1.0 : 0.0; \
     vec3 qa = vec3(0.0), qb = vec3(0.0); \
     SLOTS_ALL(PSLOT_2) \
-    J_TOTAL(qa, j + k) J_TOTAL(qb, j + k + 1u) }
+    q = subgroupShuffle(q + (qa + subgroupShuffle(qb, dn1)), up2); \
+    pa = subgroupShuffle(pa, up2); }
 
 void main()
 {
@@ -72,17 +73,22 @@ void main()
     // spring and class terms of every point).
     if (pc.first == 0u && pc.j1 <= b0)
         return;
-    uint base = b0 + gl_LocalInvocationID.x;
+    uint lane = gl_SubgroupInvocationID;
+    uint up1 = (lane + 1u) % wg, up2 = (lane + 2u) % wg, dn1 = (lane + wg - 1u) % wg;
+    uint base = b0 + lane;
     vec3 xp[64], ap[64];
     SLOTS_ALL(PSLOT_INIT)
-    uint row = blk * pc.jstride - pc.j0, last = pc.j1 - 1u - pc.j0;
-    // Eight j's a pass: llvmpipe stores every slot's sum under the loop's mask at the end
-    // of each iteration (3 × PPI blends), which passes of two j's did not amortise (n =
-    // 32,768: ~3.7 → ~4.3 G pairs/s, measured before the block order). The last pass's j's
-    // past the range weigh nothing.
-    for (uint j = max(pc.j0, b0); j < pc.j1; j += 8u) {
-        uint w = j - pc.j0;
-        PAIR_2(0u) PAIR_2(2u) PAIR_2(4u) PAIR_2(6u)
+    uint last = pc.j1 - 1u - pc.j0;
+    // j-ranges and blocks start at multiples of wg, so a group of wg j's lies wholly inside
+    // the block or after it.
+    for (uint j = max(pc.j0, b0); j < pc.j1; j += wg) {
+        vec3 pa = win[min(j - pc.j0 + lane, last)].xyz, q = vec3(0.0);
+        // Eight turns, unrolled: lavapipe's subgroup at 256 bits. A smaller subgroup (1, 2
+        // or 4 lanes) weighs the surplus turns 0 and ends where it began; the host refuses
+        // larger ones (a loop over the turns ran at half the speed).
+        TURN_2(0u) TURN_2(2u) TURN_2(4u) TURN_2(6u)
+        if (j >= b1 && j + lane < pc.j1)
+            jpart[(j + lane - pc.j0) * pc.jstride + blk] = vec4(q, 0.0);
     }
     SLOTS_ALL(PSLOT_STORE)
 }

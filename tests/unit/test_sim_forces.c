@@ -551,12 +551,13 @@ int main(void)
     forces_small(gpu, 1001, NNXR_CLOUD_SHAPE_BLOCK, 16, 0);
     forces_small(gpu, 5003, NNXR_CLOUD_SHAPE_BLOCK, 0, 0);
     /* Pairs: one block (n = 1, 7); blocks of 64 over four j-ranges with an odd tail; blocks
-     * of 24 points (3 slots × 8 lanes), so pairs of j's straddle block ends; the most slots
-     * in two j-ranges of the full window. */
+     * of 24 points (3 slots × 8 lanes) and the default slots, each over 19 j-ranges; the
+     * most slots in two j-ranges of the full window. */
     forces_small(gpu, 1, NNXR_CLOUD_SHAPE_PAIRS, 0, 264);
     forces_small(gpu, 7, NNXR_CLOUD_SHAPE_PAIRS, 0, 264);
     forces_small(gpu, 1001, NNXR_CLOUD_SHAPE_PAIRS, 8, 264);
     forces_small(gpu, 5003, NNXR_CLOUD_SHAPE_PAIRS, 3, 264);
+    forces_small(gpu, 5003, NNXR_CLOUD_SHAPE_PAIRS, 0, 264);
     forces_small(gpu, 5003, NNXR_CLOUD_SHAPE_PAIRS, 64, 0);
     plain_loads = true;
     forces_small(gpu, 1001, NNXR_CLOUD_SHAPE_BLOCK, 16, 264);

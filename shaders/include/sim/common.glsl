@@ -16,7 +16,7 @@ struct ForcePush {
     float k_a;
     float k_r;
     float eps2;    // ε²
-    uint jstride;  // PAIRS shape: the j-side partials' row length (the chunk)
+    uint jstride;  // PAIRS shape: the j-side partials' row length (the blocks)
 };
 
 // acc += (xi − xj) / (|xi − xj|² + ε²)^{3/2}, two spellings of the same value:
