@@ -14,7 +14,9 @@ layout(push_constant) uniform Push {
 
 void main()
 {
-    uint j = pc.j0 + gl_GlobalInvocationID.x;
+    // A j's work grows with the blocks before it, and a CPU device hands each thread a
+    // contiguous run of workgroups: each workgroup takes j's from the whole range, strided.
+    uint j = pc.j0 + gl_LocalInvocationID.x * gl_NumWorkGroups.x + gl_WorkGroupID.x;
     if (j >= pc.j1)
         return;
     uint blocks = j / pc.block; // the blocks before j's own
