@@ -9,7 +9,9 @@
  * Each size is measured in rounds, the shader and the C builds in turn, and reported as
  * medians: on a shared VM the CPU time a process gets drifts by tens of percent within
  * seconds (measured here: a worker thread busy 70–90 % of the wall time from one run of the
- * same binary to the next), so one measurement of each side says little about their ratio. */
+ * same binary to the next), so one measurement of each side says little about their ratio.
+ * Short rounds meet more of those swings on both sides: at n = 4,096 three runs of 9 rounds
+ * of 0.3 s gave ratios of 0.48, 0.48 and 0.49; two runs of 3 rounds of 1 s 0.42 and 0.53. */
 #include "app/bench.h"
 
 #include <math.h>
@@ -90,9 +92,9 @@ static void usage(FILE *f)
             "  fp32) on the Vulkan device, next to the C reference (OpenMP + SIMD) measured\n"
             "  in the same run.\n"
             "  --sizes a,b,...   point counts (default 4096,16384,32768,65536)\n"
-            "  --seconds s       time per measurement, at least one step (default 1)\n"
+            "  --seconds s       time per measurement, at least one step (default 0.3)\n"
             "  --rounds k        measurements per size of the shader and each C build, in\n"
-            "                    turn; figures are medians (default 3, at most 15)\n"
+            "                    turn; figures are medians (default 9, at most 15)\n"
             "  --ref PATH        the C reference binary (default: forces_ref beside nnxr)\n"
             "  --no-ref          skip the C reference\n"
             "  --ref-256 PATH    the C reference built for 256-bit vectors, run on CPU devices\n"
@@ -126,8 +128,8 @@ static bool parse_sizes(const char *s, bench_opts *o)
 
 static int parse(int argc, char **argv, bench_opts *o)
 {
-    *o = (bench_opts){.sizes = {4096, 16384, 32768, 65536}, .size_count = 4, .seconds = 1.0,
-                      .rounds = 3};
+    *o = (bench_opts){.sizes = {4096, 16384, 32768, 65536}, .size_count = 4, .seconds = 0.3,
+                      .rounds = 9};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
