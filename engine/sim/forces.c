@@ -262,7 +262,7 @@ bool nnxr_cloud_create(nnxr_gpu *gpu, const nnxr_cloud_desc *desc, nnxr_cloud **
         uint32_t ppi = desc->points_per_invocation;
         if (!ppi) {
             ppi = div_up(c->n, (uint64_t)c->wg * MAX_LOOP);
-            ppi = ppi < 16u ? 16u : ppi;
+            ppi = ppi < 16u ? 16u : ppi > PAIRS_MAX_SLOTS ? PAIRS_MAX_SLOTS : ppi;
         }
         c->ppi = ppi;
         c->blocks = div_up(c->n, (uint64_t)c->wg * c->ppi);
