@@ -310,6 +310,8 @@ bool nnxr_cloud_create(nnxr_gpu *gpu, const nnxr_cloud_desc *desc, nnxr_cloud **
         if (chunk > fit)
             chunk = (uint32_t)fit;
     }
+    /* A multiple of 8 at least: forces_pairs.comp takes j's in groups of wg ≤ 8 that must
+     * not straddle the end of a block. */
     uint32_t granule = 8;
     while ((VkDeviceSize)granule * 16u % (lim->minUniformBufferOffsetAlignment
                                               ? lim->minUniformBufferOffsetAlignment
