@@ -1,5 +1,5 @@
 /* sim/forces.c — the latent cloud on the GPU (sim/forces.h): buffers and kernels, the force
- * step split into j-range dispatches (the PAIRS shape's j-side fold after each), the room
+ * step split into j-range dispatches (the PAIRS shape's fold after each), the room
  * mapping of latents, sphere annotation with its journal-first ordering, machine-label
  * merging and the label exports. */
 #include "sim/forces.h"
@@ -14,7 +14,7 @@
 #include "core/status.h"
 #include "data/npy.h"
 
-#define SLICE_LEN 1024u          /* points per class-sum invocation */
+#define SLICE_LEN 1024u          /* points per class-sum slice; SIM_SLICE_LEN in sim/common.glsl */
 #define PAIRS_PER_DISPATCH (1u << 28)
 #define MIN_AUTO_CHUNK 1024u
 #define PAIRS_MAX_SLOTS 64u      /* the register block of forces_pairs.comp */
@@ -26,13 +26,15 @@
 struct forces_push {             /* ForcePush in shaders/include/sim/common.glsl */
     uint32_t n, j0, j1, first;
     float k_s, k_a, k_r, eps2;
-    uint32_t jstride;
+    uint32_t jstride, classes;
 };
 struct fold_push {               /* forces_fold.comp */
-    uint32_t j0, j1, block, jstride;
-    float k_r;
+    uint32_t j0, j1, p0, p1, block, jstride, classes, slices;
+    float k_r, k_a;
+    uint32_t integrate;
+    float damping, dt;
 };
-struct sums_push {               /* class_sums.comp, class_means.comp */
+struct sums_push {               /* class_sums.comp, class_means.comp (not PAIRS) */
     uint32_t n, slice_len, classes, slices;
 };
 struct integrate_push {
@@ -68,7 +70,8 @@ struct nnxr_cloud {
     nnxr_cloud_buffers b;
     nnxr_buffer *partial, *means, *sel;
     nnxr_buffer *jpart;       /* PAIRS only: chunk × blocks j-side sums (a row per j) */
-    nnxr_buffer *order;       /* PAIRS only: workgroup → block (see spread_blocks) */
+    nnxr_buffer *order;       /* PAIRS only: workgroup → work, first and later dispatches */
+    VkDeviceSize order_later; /* the later dispatches' map: its offset in `order` */
     nnxr_kernel *k_forces, *k_sums, *k_means, *k_integrate, *k_map, *k_select, *k_scatter,
         *k_merge, *k_fold;
     nnxr_binding *b_fold;
@@ -147,6 +150,28 @@ static bool make_kernel(nnxr_cloud *c, const char *shader, uint32_t buffers, uin
     return true;
 }
 
+static bool make_kernel_typed(nnxr_cloud *c, const char *shader, uint32_t buffers,
+                              uint32_t written, const nnxr_slot_kind *kinds, uint32_t push,
+                              const nnxr_spec_constant *specs, uint32_t spec_count,
+                              nnxr_kernel **out, nnxr_error *err)
+{
+    nnxr_kernel_desc d = {.shader = shader, .buffer_count = buffers, .written_mask = written,
+                          .push_size = push, .specs = specs, .spec_count = spec_count};
+    if (!nnxr_kernel_create_typed(c->gpu, &d, kinds, out, err))
+        return nnxr_fail_prefix(err, "latent cloud");
+    return true;
+}
+
+/* The PAIRS kernels' slots: forces_pairs.comp reads the window as a uniform buffer and pos
+ * and labels again as texel views; forces_fold.comp reads jpart, labels and partial as texel
+ * views (why: sim/forces_fold.comp). */
+#define TEXEL_VEC4 {NNXR_SLOT_UNIFORM_TEXEL, VK_FORMAT_R32G32B32A32_SFLOAT}
+#define TEXEL_UINT {NNXR_SLOT_UNIFORM_TEXEL, VK_FORMAT_R32_UINT}
+static const nnxr_slot_kind pairs_kinds[11] = {
+    [5] = {NNXR_SLOT_UNIFORM, VK_FORMAT_UNDEFINED}, [9] = TEXEL_VEC4, [10] = TEXEL_UINT,
+};
+static const nnxr_slot_kind fold_kinds[6] = {[0] = TEXEL_VEC4, [4] = TEXEL_UINT, [5] = TEXEL_VEC4};
+
 static bool make_binding_slots(nnxr_cloud *c, const nnxr_kernel *k, const nnxr_buffer_slot *slots,
                                uint32_t count, nnxr_binding **out, nnxr_error *err)
 {
@@ -171,13 +196,21 @@ static uint32_t chunk_end(const nnxr_cloud *c, uint32_t j0)
 
 static uint32_t div_up(uint64_t a, uint64_t b) { return (uint32_t)((a + b - 1) / b); }
 
-/* The PAIRS shape's workgroup → block map. Block a works on every j after it, so in the
- * dispatch for a j-range only the blocks before that range are busy. CPU devices (lavapipe)
- * split a dispatch into contiguous runs of workgroups, one per thread: in block order the
- * first thread got nearly all the work (measured: 4.6 → 7.1 G pairs/s on two cores once
- * spread). Bit-reversed order spreads every prefix of blocks evenly over any
- * power-of-two split and roughly over others. */
-static void spread_blocks(uint32_t blocks, uint32_t *order)
+/* The PAIRS shape's workgroup → work maps, one for the first dispatch of a step (blocks +
+ * slices entries: block b as b, the class sums of slice s as blocks + s) and one for the
+ * later ones (blocks only). Block b works on every j after it, so in the dispatch for a
+ * j-range only the blocks before that range's end are busy. CPU devices (lavapipe) split a
+ * dispatch into contiguous runs of workgroups, one per thread: in block order the first
+ * thread got nearly all the work (measured: 4.6 → 7.1 G pairs/s on two cores once spread).
+ *
+ * Later dispatches: bit-reversed order spreads every prefix of blocks evenly over any
+ * power-of-two split (modelled imbalance between two threads over a step's later
+ * dispatches: 0.8 % at n = 16,384, less beyond). The first dispatch is a ramp (block b meets
+ * the j's from its own start on) plus light work for every block and the slices, where
+ * bit-reversal left 3 % (272 : 256) at n = 4,096: its order halves the workgroups
+ * recursively into halves of equal count and nearly equal estimated cost (modelled: exact
+ * for two and four threads at n = 4,096 and 16,384, 0.2 % for two at 70,000). */
+static void order_later(uint32_t blocks, uint32_t *order)
 {
     uint32_t bits = 0;
     while ((1u << bits) < blocks)
@@ -192,8 +225,76 @@ static void spread_blocks(uint32_t blocks, uint32_t *order)
     }
 }
 
+typedef struct work_cost {
+    double cost;
+    uint32_t id;
+} work_cost;
+
+static int by_cost_down(const void *a, const void *b)
+{
+    const work_cost *x = a, *y = b;
+    if (x->cost != y->cost)
+        return x->cost < y->cost ? 1 : -1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* Orders w[0 .. count) into out: the first ceil(count / 2) entries and the rest cost about
+ * the same, and so, recursively, do the halves of each. Sorted by cost, the workgroups go to
+ * the halves two at a time, the heavier of the two to the half that is lighter so far. */
+static void order_halves(work_cost *w, uint32_t count, work_cost *tmp, uint32_t *out)
+{
+    if (count <= 1) {
+        if (count)
+            out[0] = w[0].id;
+        return;
+    }
+    qsort(w, count, sizeof *w, by_cost_down);
+    uint32_t big = (count + 1) / 2, na = 0, nb = 0;
+    work_cost *a = tmp, *b = tmp + big;
+    double sa = 0, sb = 0;
+    for (uint32_t k = 0; k + 1 < count; k += 2) {
+        bool a_lighter = sa <= sb;
+        a[na] = w[a_lighter ? k : k + 1];
+        b[nb] = w[a_lighter ? k + 1 : k];
+        sa += a[na++].cost;
+        sb += b[nb++].cost;
+    }
+    if (count % 2) /* the lightest, to the half that takes the odd count */
+        a[na++] = w[count - 1];
+    memcpy(w, tmp, count * sizeof *w);
+    order_halves(w, big, tmp, out);
+    order_halves(w + big, count - big, tmp, out + big);
+}
+
+/* Costs in pair evaluations; the per-point and per-class figures are estimates of the
+ * fixed work (loads, the spring, the stores) and of a class-sum visit, not measurements. */
+#define FIXED_COST_PER_POINT 8.0
+#define CLASS_COST_PER_POINT 0.5
+
+static bool order_first(const nnxr_cloud *c, uint32_t j1, uint32_t *order)
+{
+    uint32_t total = c->blocks + c->slices, block = c->wg * c->ppi;
+    work_cost *w = malloc(2u * total * sizeof *w);
+    if (!w)
+        return false;
+    for (uint32_t b = 0; b < c->blocks; b++) {
+        uint64_t b0 = (uint64_t)b * block;
+        double met = b0 < j1 ? (double)div_up(j1 - b0, c->wg) * c->wg : 0.0;
+        w[b] = (work_cost){(met + FIXED_COST_PER_POINT) * block, b};
+    }
+    for (uint32_t s = 0; s < c->slices; s++) {
+        uint32_t len = s + 1 < c->slices ? SLICE_LEN : c->n - s * SLICE_LEN;
+        w[c->blocks + s] = (work_cost){CLASS_COST_PER_POINT * len * c->classes, c->blocks + s};
+    }
+    order_halves(w, total, w + total, order);
+    free(w);
+    return true;
+}
+
 static uint32_t forces_groups(const nnxr_cloud *c)
 {
+    if (c->shape == NNXR_CLOUD_SHAPE_PAIRS) /* the first dispatch's: blocks and slices */
+        return c->blocks + c->slices;
     return c->shape == NNXR_CLOUD_SHAPE_TILES ? div_up(c->n, c->wg)
                                               : div_up(c->n, (uint64_t)c->wg * c->ppi);
 }
@@ -217,7 +318,8 @@ bool nnxr_cloud_create(nnxr_gpu *gpu, const nnxr_cloud_desc *desc, nnxr_cloud **
     bool pairs_ok = (info->subgroup_operations & pairs_ops) == pairs_ops &&
                     info->subgroup_size >= 1 && info->subgroup_size <= PAIRS_MAX_LANES &&
                     info->subgroup_size <= info->properties.limits.maxComputeWorkGroupSize[0] &&
-                    info->subgroup_size <= info->properties.limits.maxComputeWorkGroupInvocations;
+                    info->subgroup_size <= info->properties.limits.maxComputeWorkGroupInvocations &&
+                    desc->n <= info->properties.limits.maxTexelBufferElements;
     nnxr_cloud_shape shape = desc->shape;
     if (shape == NNXR_CLOUD_SHAPE_AUTO)
         shape = !info->is_cpu ? NNXR_CLOUD_SHAPE_TILES
@@ -226,9 +328,11 @@ bool nnxr_cloud_create(nnxr_gpu *gpu, const nnxr_cloud_desc *desc, nnxr_cloud **
     if (shape == NNXR_CLOUD_SHAPE_PAIRS) {
         if (!pairs_ok)
             return nnxr_fail(err, "latent cloud: the pairs shape needs subgroup shuffles in "
-                             "compute shaders and subgroups of at most %u lanes; %s has %u",
-                             PAIRS_MAX_LANES, info->properties.deviceName,
-                             info->subgroup_size);
+                             "compute shaders, subgroups of at most %u lanes and texel buffers "
+                             "of %u elements; %s has %u lanes and %u elements",
+                             PAIRS_MAX_LANES, desc->n, info->properties.deviceName,
+                             info->subgroup_size,
+                             info->properties.limits.maxTexelBufferElements);
         if (desc->plain_loads)
             return nnxr_fail(err, "latent cloud: the pairs shape reads x_j from the uniform "
                              "window only (plain_loads is a block-shape option)");
@@ -304,9 +408,13 @@ bool nnxr_cloud_create(nnxr_gpu *gpu, const nnxr_cloud_desc *desc, nnxr_cloud **
     uint32_t window_max = lim->maxUniformBufferRange / 16u;
     if (chunk > window_max)
         chunk = window_max;
-    /* PAIRS: the j-side sums of a dispatch, blocks × chunk vec4s, in one storage buffer. */
+    /* PAIRS: the j-side sums of a dispatch, blocks × chunk vec4s, in one storage buffer that
+     * the fold reads as a texel view. */
     if (c->shape == NNXR_CLOUD_SHAPE_PAIRS) {
-        uint64_t fit = (uint64_t)lim->maxStorageBufferRange / 16u / c->blocks;
+        uint64_t vec4s = lim->maxStorageBufferRange / 16u;
+        if (vec4s > lim->maxTexelBufferElements)
+            vec4s = lim->maxTexelBufferElements;
+        uint64_t fit = vec4s / c->blocks;
         if (chunk > fit)
             chunk = (uint32_t)fit;
     }
@@ -336,26 +444,36 @@ bool nnxr_cloud_create(nnxr_gpu *gpu, const nnxr_cloud_desc *desc, nnxr_cloud **
 
     VkDeviceSize v4 = (VkDeviceSize)c->n * 16u, s4 = (VkDeviceSize)c->n * 4u;
     /* Positions are also read as uniform-buffer windows (sim/forces.comp). */
-    bool ok = make_buffer_usage(c, "cloud.pos", v4, VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT,
+    bool ok = make_buffer_usage(c, "cloud.pos", v4,
+                                VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT |
+                                    VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT,
                                 &c->b.pos, err) &&
               make_buffer(c, "cloud.vel", v4, &c->b.vel, err) &&
               make_buffer(c, "cloud.force", v4, &c->b.force, err) &&
               make_buffer(c, "cloud.target", v4, &c->b.target, err) &&
-              make_buffer(c, "cloud.labels", s4, &c->b.labels, err) &&
+              make_buffer_usage(c, "cloud.labels", s4, VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT,
+                                &c->b.labels, err) &&
               make_buffer(c, "cloud.user", s4, &c->b.user, err) &&
-              make_buffer(c, "cloud.partial", (VkDeviceSize)c->slices * c->classes * 16u,
-                          &c->partial, err) &&
+              make_buffer_usage(c, "cloud.partial", (VkDeviceSize)c->slices * c->classes * 16u,
+                                VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT, &c->partial, err) &&
               make_buffer(c, "cloud.means", (VkDeviceSize)c->classes * 16u, &c->means, err) &&
               make_buffer(c, "cloud.sel", SEL_HEADER + v4, &c->sel, err);
     bool pairs = c->shape == NNXR_CLOUD_SHAPE_PAIRS;
     if (ok && pairs) {
-        ok = make_buffer(c, "cloud.jpart", (VkDeviceSize)c->blocks * c->chunk * 16u, &c->jpart,
-                         err) &&
-             make_buffer(c, "cloud.order", (VkDeviceSize)c->blocks * 4u, &c->order, err);
-        uint32_t *order = ok ? malloc(c->blocks * sizeof *order) : NULL;
-        if (order)
-            spread_blocks(c->blocks, order);
-        ok = ok && (order ? nnxr_buffer_upload(gpu, c->order, 0, order, c->blocks * 4u, err)
+        ok = make_buffer_usage(c, "cloud.jpart", (VkDeviceSize)c->blocks * c->chunk * 16u,
+                               VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT, &c->jpart, err);
+        /* Two maps, the later one at a storage-buffer offset the device accepts. */
+        VkDeviceSize align = lim->minStorageBufferOffsetAlignment;
+        if (align < 4u)
+            align = 4u;
+        c->order_later = ((VkDeviceSize)groups * 4u + align - 1u) / align * align;
+        VkDeviceSize bytes = c->order_later + (VkDeviceSize)c->blocks * 4u;
+        ok = ok && make_buffer(c, "cloud.order", bytes, &c->order, err);
+        uint32_t *order = ok ? calloc(1, bytes) : NULL;
+        bool built = order && order_first(c, chunk_end(c, 0), order);
+        if (built)
+            order_later(c->blocks, order + c->order_later / 4u);
+        ok = ok && (built ? nnxr_buffer_upload(gpu, c->order, 0, order, bytes, err)
                           : nnxr_fail(err, "latent cloud: out of memory"));
         free(order);
     }
@@ -370,10 +488,11 @@ bool nnxr_cloud_create(nnxr_gpu *gpu, const nnxr_cloud_desc *desc, nnxr_cloud **
     if (!c->b_forces)
         ok = ok && nnxr_fail(err, "latent cloud: out of memory");
     ok = ok &&
-         (pairs ? make_kernel(c, "sim/forces_pairs.comp", 8, (1u << 4) | (1u << 6), 1u << 5,
-                              sizeof(struct forces_push), specs, 5, &c->k_forces, err) &&
-                      make_kernel(c, "sim/forces_fold.comp", 2, 1u << 1, 0,
-                                  sizeof(struct fold_push), NULL, 0, &c->k_fold, err)
+         (pairs ? make_kernel_typed(c, "sim/forces_pairs.comp", 11,
+                                    (1u << 4) | (1u << 6) | (1u << 8), pairs_kinds,
+                                    sizeof(struct forces_push), specs, 5, &c->k_forces, err) &&
+                      make_kernel_typed(c, "sim/forces_fold.comp", 6, 0xeu, fold_kinds,
+                                        sizeof(struct fold_push), NULL, 0, &c->k_fold, err)
                 : make_kernel(c, "sim/forces.comp", 6, 1u << 4, 1u << 5,
                               sizeof(struct forces_push), specs, 5, &c->k_forces, err)) &&
          make_kernel(c, "sim/class_sums.comp", 3, 1u << 2, 0, sizeof(struct sums_push), NULL, 0,
@@ -393,17 +512,21 @@ bool nnxr_cloud_create(nnxr_gpu *gpu, const nnxr_cloud_desc *desc, nnxr_cloud **
     if (ok) {
         for (uint32_t k = 0; ok && k < c->chunks; k++) {
             uint32_t j0 = k * c->chunk;
-            nnxr_buffer_slot f[8] = {
+            nnxr_buffer_slot f[11] = {
                 {c->b.pos, 0, 0},   {c->b.target, 0, 0}, {c->b.labels, 0, 0},
                 {c->means, 0, 0},   {c->b.force, 0, 0},
                 {c->b.pos, (VkDeviceSize)j0 * 16u, (VkDeviceSize)(chunk_end(c, j0) - j0) * 16u},
-                {c->jpart, 0, 0},   {c->order, 0, 0},
+                {c->jpart, 0, 0},
+                {c->order, k ? c->order_later : 0,
+                 (VkDeviceSize)(k ? c->blocks : groups) * 4u},
+                {c->partial, 0, 0}, {c->b.pos, 0, 0},   {c->b.labels, 0, 0},
             };
-            ok = make_binding_slots(c, c->k_forces, f, pairs ? 8 : 6, &c->b_forces[k], err);
+            ok = make_binding_slots(c, c->k_forces, f, pairs ? 11 : 6, &c->b_forces[k], err);
         }
-        const nnxr_buffer *fo[2] = {c->jpart, c->b.force};
+        const nnxr_buffer *fo[6] = {c->jpart, c->b.force, c->b.pos,
+                                    c->b.vel, c->b.labels, c->partial};
         if (pairs)
-            ok = ok && make_binding(c, c->k_fold, fo, 2, &c->b_fold, err);
+            ok = ok && make_binding(c, c->k_fold, fo, 6, &c->b_fold, err);
         const nnxr_buffer *s[3] = {c->b.pos, c->b.labels, c->partial};
         const nnxr_buffer *m[2] = {c->partial, c->means};
         const nnxr_buffer *i[3] = {c->b.pos, c->b.vel, c->b.force};
@@ -474,7 +597,9 @@ const nnxr_label_state *nnxr_cloud_label_state(const nnxr_cloud *c) { return &c-
 
 uint32_t nnxr_cloud_dispatches_per_step(const nnxr_cloud *c)
 {
-    return 2u + c->chunks * (c->shape == NNXR_CLOUD_SHAPE_PAIRS ? 2u : 1u) + 1u;
+    /* PAIRS: a forces and a fold dispatch per j-range (record_forces); others: class sums,
+     * class means, a forces dispatch per j-range, the integration. */
+    return c->shape == NNXR_CLOUD_SHAPE_PAIRS ? 2u * c->chunks : 2u + c->chunks + 1u;
 }
 
 /* ---- state ----------------------------------------------------------------------------- */
@@ -644,16 +769,22 @@ bool nnxr_cloud_set_latents(nnxr_cloud *c, const nnxr_buffer *z, VkDeviceSize of
 
 /* ---- simulation ---------------------------------------------------------------------------- */
 
-bool nnxr_cloud_record_forces(nnxr_cloud *c, nnxr_recorder *rec,
-                              const nnxr_cloud_params *p, nnxr_error *err)
+/* The forces of one step into c->force; with `integrate`, the integration too. PAIRS: per
+ * j-range a forces dispatch (the first also sums the classes per slice) and a fold; the
+ * last fold integrates. Other shapes: class sums, class means, the forces dispatches, and
+ * the integration on its own. */
+static bool record_step(nnxr_cloud *c, nnxr_recorder *rec, const nnxr_cloud_params *p,
+                        bool integrate, nnxr_error *err)
 {
     if (!nnxr_cloud_params_check(p, err))
         return false;
+    bool pairs = c->shape == NNXR_CLOUD_SHAPE_PAIRS;
     struct sums_push sp = {c->n, SLICE_LEN, c->classes, c->slices};
-    if (!nnxr_recorder_dispatch(rec, c->k_sums, c->b_sums, &sp, sizeof sp,
-                                div_up((uint64_t)c->slices * c->classes, 64), 1, 1, err) ||
-        !nnxr_recorder_dispatch(rec, c->k_means, c->b_means, &sp, sizeof sp,
-                                div_up(c->classes, 64), 1, 1, err))
+    if (!pairs &&
+        (!nnxr_recorder_dispatch(rec, c->k_sums, c->b_sums, &sp, sizeof sp,
+                                 div_up((uint64_t)c->slices * c->classes, 64), 1, 1, err) ||
+         !nnxr_recorder_dispatch(rec, c->k_means, c->b_means, &sp, sizeof sp,
+                                 div_up(c->classes, 64), 1, 1, err)))
         return nnxr_fail_prefix(err, "latent cloud");
     uint32_t groups = forces_groups(c);
     for (uint32_t k = 0; k < c->chunks; k++) {
@@ -668,30 +799,54 @@ bool nnxr_cloud_record_forces(nnxr_cloud *c, nnxr_recorder *rec,
             .k_r = p->k_r,
             .eps2 = p->eps * p->eps,
             .jstride = c->blocks,
+            .classes = c->classes,
         };
-        if (!nnxr_recorder_dispatch(rec, c->k_forces, c->b_forces[k], &fp, sizeof fp, groups, 1,
+        uint32_t busy = pairs && k ? c->blocks : groups; /* PAIRS: the slices are in the first */
+        if (!nnxr_recorder_dispatch(rec, c->k_forces, c->b_forces[k], &fp, sizeof fp, busy, 1,
                                     1, err))
             return nnxr_fail_prefix(err, "latent cloud");
-        struct fold_push op = {fp.j0, fp.j1, c->wg * c->ppi, c->blocks, p->k_r};
-        if (c->shape == NNXR_CLOUD_SHAPE_PAIRS &&
-            !nnxr_recorder_dispatch(rec, c->k_fold, c->b_fold, &op, sizeof op,
-                                    div_up(fp.j1 - fp.j0, 64), 1, 1, err))
+        if (!pairs)
+            continue;
+        bool last = k + 1 == c->chunks;
+        struct fold_push op = {
+            .j0 = fp.j0,
+            .j1 = fp.j1,
+            .p0 = integrate && last ? 0 : fp.j0,
+            .p1 = integrate && last ? c->n : fp.j1,
+            .block = c->wg * c->ppi,
+            .jstride = c->blocks,
+            .classes = c->classes,
+            .slices = c->slices,
+            .k_r = p->k_r,
+            .k_a = p->k_a,
+            .integrate = integrate && last,
+            .damping = p->damping,
+            .dt = p->dt,
+        };
+        if (!nnxr_recorder_dispatch(rec, c->k_fold, c->b_fold, &op, sizeof op,
+                                    div_up(op.p1 - op.p0, 64), 1, 1, err))
             return nnxr_fail_prefix(err, "latent cloud");
     }
+    struct integrate_push ip = {c->n, p->damping, p->dt};
+    if (integrate && !pairs &&
+        !nnxr_recorder_dispatch(rec, c->k_integrate, c->b_integrate, &ip, sizeof ip,
+                                div_up(c->n, 64), 1, 1, err))
+        return nnxr_fail_prefix(err, "latent cloud");
     return true;
+}
+
+bool nnxr_cloud_record_forces(nnxr_cloud *c, nnxr_recorder *rec,
+                              const nnxr_cloud_params *p, nnxr_error *err)
+{
+    return record_step(c, rec, p, false, err);
 }
 
 bool nnxr_cloud_record_steps(nnxr_cloud *c, nnxr_recorder *rec, const nnxr_cloud_params *p,
                              uint32_t steps, nnxr_error *err)
 {
-    struct integrate_push ip = {c->n, p->damping, p->dt};
-    for (uint32_t s = 0; s < steps; s++) {
-        if (!nnxr_cloud_record_forces(c, rec, p, err))
+    for (uint32_t s = 0; s < steps; s++)
+        if (!record_step(c, rec, p, true, err))
             return false;
-        if (!nnxr_recorder_dispatch(rec, c->k_integrate, c->b_integrate, &ip, sizeof ip,
-                                    div_up(c->n, 64), 1, 1, err))
-            return nnxr_fail_prefix(err, "latent cloud");
-    }
     return true;
 }
 

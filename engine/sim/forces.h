@@ -159,8 +159,11 @@ bool nnxr_cloud_set_latents(nnxr_cloud *cloud, const nnxr_buffer *z, VkDeviceSiz
 /* Records `steps` simulation steps into rec (which the caller begins, submits and waits).
  * Each step: per-class sums, class means, the repulsion over ceil(n/chunk) dispatches
  * accumulating into the force buffer (the first also adds spring and class terms), and the
- * integration. Parameters travel as push constants, so a recorded buffer replays with the
- * values it was recorded with. */
+ * integration. The PAIRS shape, for CPU devices where every dispatch costs idle time on
+ * every thread, does the same in two dispatches per j-range: the forces (the first also
+ * sums the classes per slice) and a fold that completes them (j-side, class attraction),
+ * the last one integrating. Parameters travel as push constants, so a recorded buffer
+ * replays with the values it was recorded with. */
 bool nnxr_cloud_record_steps(nnxr_cloud *cloud, nnxr_recorder *rec,
                              const nnxr_cloud_params *params, uint32_t steps,
                              nnxr_error *err);

@@ -11,6 +11,12 @@
 // sim/forces_fold.comp then subtracts those from force[j]. The j's inside its own block it
 // meets one-sided (every ordered pair from the i's side, the j-side dropped), the j's before
 // its block not at all (their blocks did those pairs).
+// The first dispatch of a step also has one workgroup per slice of SIM_SLICE_LEN points
+// that sums the slice's positions per class into partial[] for the class attraction, which
+// sim/forces_fold.comp then adds: on a CPU device every dispatch of the step costs idle time
+// on every thread (measured: each of the separate class-sum, class-mean and integration
+// dispatches cost 5–8 % at n = 4,096 on lavapipe), so the step is these two kinds of
+// dispatch only.
 // Measured on lavapipe (Zen 5, one thread, n = 4,096 / 16,384): with the j broadcast to all
 // lanes instead, totalling the j-side with subgroupAdd took ~27 % of the time (llvmpipe
 // reduces lane by lane) and the kernel ran at 2.97 / 3.2–3.4 G pairs/s with 64 slots; turned
@@ -27,6 +33,7 @@
 layout(local_size_x_id = 0) in;       // the subgroup size
 layout(constant_id = 2) const uint PPI = 16u;  // slots, 1..64
 layout(constant_id = 4) const uint WINDOW = 1u; // vec4s of the uniform window (≥ j1 − j0)
+#define SIM_CLASS_IN_FOLD
 #include "sim/forces_io.glsl"
 
 // Per j of this dispatch and block, the j-side sum Σ_i (x_i − x_j) / (…)^{3/2} (written for
@@ -34,9 +41,16 @@ layout(constant_id = 4) const uint WINDOW = 1u; // vec4s of the uniform window (
 // so the fold reads them in a run: laid out a row per block, its loads took 12.8 % of the
 // samples at 16 slots and n = 16,384, most of it waiting; this way ~3.7 %.
 layout(std430, set = 0, binding = 6) writeonly buffer JPart { vec4 jpart[]; };
-// The block each workgroup takes. A dispatch's busy blocks are the first ones, and a CPU
-// device hands each thread a contiguous range of workgroups: this order spreads them.
+// The block each workgroup takes, or blocks + s for the class sums of slice s. A dispatch's
+// busy blocks are the first ones, and a CPU device hands each thread a contiguous range of
+// workgroups: this order spreads them.
 layout(std430, set = 0, binding = 7) readonly buffer Order { uint order[]; };
+// Per slice and class: (Σ x, count) of the slice's points with that label.
+layout(std430, set = 0, binding = 8) writeonly buffer Partial { vec4 partial[]; };
+// pos and labels again as texel views: lavapipe fetches a texel with one gather, where a
+// storage-buffer load is a loop over the lanes with a branch each.
+layout(set = 0, binding = 9) uniform samplerBuffer pos_texels;
+layout(set = 0, binding = 10) uniform usamplerBuffer label_texels; // the int labels as uint (−1: none)
 
 // The pair term once, weighted (w: 1, or 0 for a j past the range or a turn past wg),
 // added to the slot's sum and to the j-side sum q. The weight rides in the division's
@@ -47,7 +61,8 @@ layout(std430, set = 0, binding = 7) readonly buffer Order { uint order[]; };
 // Two turns of the j's against slot s: two pair terms a visit of its sum.
 #define PSLOT_2(s) if (PPI > s) { vec3 x_ = xp[s], a_ = ap[s]; \
     PAIR_TERM(a_, qa, x_, pa, wa) PAIR_TERM(a_, qb, x_, pb, wb) ap[s] = a_; }
-#define PSLOT_INIT(s) if (PPI > s) { xp[s] = pos[min(base + s * wg, pc.n - 1u)].xyz; \
+#define PSLOT_INIT(s) if (PPI > s) { \
+    xp[s] = texelFetch(pos_texels, int(min(base + s * wg, pc.n - 1u))).xyz; \
     ap[s] = vec3(0.0); }
 #define PSLOT_STORE(s) if (PPI > s && base + s * wg < pc.n) finish(base + s * wg, xp[s], ap[s]);
 #define SLOTS_16(M, o) M((o + 0u)) M((o + 1u)) M((o + 2u)) M((o + 3u)) M((o + 4u)) \
@@ -65,10 +80,34 @@ layout(std430, set = 0, binding = 7) readonly buffer Order { uint order[]; };
     q = subgroupShuffle(q + (qa + subgroupShuffle(qb, dn1)), up2); \
     pa = subgroupShuffle(pa, up2); }
 
+// The lanes take the slice's points in turn, one class after another; the wg lane sums of
+// a class are added by rotations (wg is a power of two), so the result does not depend on
+// scheduling.
+void class_sums(uint slice)
+{
+    uint wg = gl_WorkGroupSize.x, lane = gl_SubgroupInvocationID;
+    uint begin = slice * SIM_SLICE_LEN, end = min(pc.n, begin + SIM_SLICE_LEN);
+    for (uint c = 0u; c < pc.classes; c++) {
+        vec4 s = vec4(0.0);
+        for (uint i = begin + lane; i < end; i += wg)
+            if (texelFetch(label_texels, int(i)).x == c)
+                s += vec4(texelFetch(pos_texels, int(i)).xyz, 1.0);
+        for (uint k = wg / 2u; k > 0u; k /= 2u)
+            s += subgroupShuffle(s, (lane + k) % wg);
+        if (lane == 0u)
+            partial[slice * pc.classes + c] = s;
+    }
+}
+
 void main()
 {
     uint wg = gl_WorkGroupSize.x;
     uint blk = order[gl_WorkGroupID.x];
+    if (blk >= pc.jstride) {
+        if (pc.first != 0u)
+            class_sums(blk - pc.jstride);
+        return;
+    }
     uint b0 = blk * wg * PPI, b1 = b0 + wg * PPI;
     // Later dispatches have nothing for blocks past their j-range (the first one writes the
     // spring and class terms of every point).

@@ -17,7 +17,20 @@ struct ForcePush {
     float k_r;
     float eps2;    // ε²
     uint jstride;  // PAIRS shape: the j-side partials' row length (the blocks)
+    uint classes;  // PAIRS shape: its class-sum workgroups (forces_pairs.comp)
 };
+
+// Points per class-sum slice (engine/sim/forces.c's SLICE_LEN): every loop over a slice
+// stays far below lavapipe's 65,535-iteration cap.
+const uint SIM_SLICE_LEN = 1024u;
+
+// One semi-implicit Euler step (engine/sim/integrate.h): v ← (1 − damping) v + dt F;
+// x ← x + dt v.
+void sim_integrate(inout vec3 x, inout vec3 v, vec3 f, float damping, float dt)
+{
+    v = (1.0 - damping) * v + dt * f;
+    x += dt * v;
+}
 
 // acc += (xi − xj) / (|xi − xj|² + ε²)^{3/2}, two spellings of the same value:
 // SIM_REPEL for CPU devices (lavapipe lowers inversesqrt to 1/sqrt anyway; 1/(r² √r²) saves

@@ -17,18 +17,20 @@ layout(std140, set = 0, binding = 5) uniform Window { vec4 win[WINDOW > 0u ? WIN
 layout(push_constant) uniform Push { ForcePush pc; };
 
 // force[i] = k_r × acc plus, in the first dispatch of a step, the spring and the class
-// attraction; later dispatches add to it.
+// attraction (unless SIM_CLASS_IN_FOLD: forces_fold.comp adds it); later dispatches add to it.
 void finish(uint i, vec3 xi, vec3 acc)
 {
     vec3 f = pc.k_r * acc;
     if (pc.first != 0u) {
         f += pc.k_s * (target[i].xyz - xi);
+#ifndef SIM_CLASS_IN_FOLD
         int c = labels[i];
         if (c >= 0) {
             vec4 m = means[c];
             if (m.w > 0.0)
                 f += pc.k_a * (m.xyz - xi);
         }
+#endif
     } else {
         f += force[i].xyz;
     }
