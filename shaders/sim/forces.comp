@@ -4,7 +4,7 @@
 // k_a (mean_c − x_i), which is exactly Σ_{j∈c} k_a (x_j − x_i) / n_c.
 //
 // Two shapes, chosen by the SHAPE specialization constant from the device (DESIGN.md,
-// "Devices"); CPU devices with subgroup arithmetic take a third, sim/forces_pairs.comp:
+// "Devices"); CPU devices with subgroup shuffles take a third, sim/forces_pairs.comp:
 //   SHAPE 0 (GPU): one point per invocation; the j-range streams through shared memory in
 //     tiles of the workgroup's size.
 //   SHAPE 1 (CPU devices, lavapipe): PPI points per invocation, no shared memory, no

@@ -24,7 +24,8 @@
 // where a smaller loop body also suits the CPU's front end.
 // Its own file: every pipeline of a shader pays for translating all of its macro expansion
 // before specialisation drops what it does not use.
-// No loop runs more than (j1 − j0) / wg + 1 times per invocation.
+// No loop runs more than (j1 − j0) / wg + 1 times per invocation (the class sums: classes ≤ 64,
+// and SIM_SLICE_LEN / wg).
 #version 450
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_shuffle : require
