@@ -51,7 +51,7 @@ layout(std430, set = 0, binding = 8) writeonly buffer Partial { vec4 partial[]; 
 // pos and labels again as texel views: lavapipe fetches a texel with one gather, where a
 // storage-buffer load is a loop over the lanes with a branch each.
 layout(set = 0, binding = 9) uniform samplerBuffer pos_texels;
-layout(set = 0, binding = 10) uniform usamplerBuffer label_texels; // the int labels as uint (−1: none)
+layout(set = 0, binding = 10) uniform usamplerBuffer label_texels; // int labels as uint
 
 // The pair term once, weighted (w: 1, or 0 for a j past the range or a turn past wg),
 // added to the slot's sum and to the j-side sum q. The weight rides in the division's
