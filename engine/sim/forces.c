@@ -493,14 +493,16 @@ bool nnxr_cloud_create(nnxr_gpu *gpu, const nnxr_cloud_desc *desc, nnxr_cloud **
                                     sizeof(struct forces_push), specs, 5, &c->k_forces, err) &&
                       make_kernel_typed(c, "sim/forces_fold.comp", 6, 0xeu, fold_kinds,
                                         sizeof(struct fold_push), NULL, 0, &c->k_fold, err)
+                /* The PAIRS step sums classes and integrates inside its own two kernels. */
                 : make_kernel(c, "sim/forces.comp", 6, 1u << 4, 1u << 5,
-                              sizeof(struct forces_push), specs, 5, &c->k_forces, err)) &&
-         make_kernel(c, "sim/class_sums.comp", 3, 1u << 2, 0, sizeof(struct sums_push), NULL, 0,
-                     &c->k_sums, err) &&
-         make_kernel(c, "sim/class_means.comp", 2, 1u << 1, 0, sizeof(struct sums_push), NULL, 0,
-                     &c->k_means, err) &&
-         make_kernel(c, "sim/integrate.comp", 3, 3u, 0, sizeof(struct integrate_push), NULL, 0,
-                     &c->k_integrate, err) &&
+                              sizeof(struct forces_push), specs, 5, &c->k_forces, err) &&
+                      make_kernel(c, "sim/class_sums.comp", 3, 1u << 2, 0,
+                                  sizeof(struct sums_push), NULL, 0, &c->k_sums, err) &&
+                      make_kernel(c, "sim/class_means.comp", 2, 1u << 1, 0,
+                                  sizeof(struct sums_push), NULL, 0, &c->k_means, err) &&
+                      make_kernel(c, "sim/integrate.comp", 3, 3u, 0,
+                                  sizeof(struct integrate_push), NULL, 0, &c->k_integrate,
+                                  err)) &&
          make_kernel(c, "sim/map_targets.comp", 2, 1u << 1, 0, sizeof(struct map_push), NULL, 0,
                      &c->k_map, err) &&
          make_kernel(c, "sim/select_sphere.comp", 4, 1u << 3, 0, sizeof(struct select_push), NULL,
@@ -525,17 +527,16 @@ bool nnxr_cloud_create(nnxr_gpu *gpu, const nnxr_cloud_desc *desc, nnxr_cloud **
         }
         const nnxr_buffer *fo[6] = {c->jpart, c->b.force, c->b.pos,
                                     c->b.vel, c->b.labels, c->partial};
-        if (pairs)
-            ok = ok && make_binding(c, c->k_fold, fo, 6, &c->b_fold, err);
         const nnxr_buffer *s[3] = {c->b.pos, c->b.labels, c->partial};
         const nnxr_buffer *m[2] = {c->partial, c->means};
         const nnxr_buffer *i[3] = {c->b.pos, c->b.vel, c->b.force};
+        ok = ok && (pairs ? make_binding(c, c->k_fold, fo, 6, &c->b_fold, err)
+                          : make_binding(c, c->k_sums, s, 3, &c->b_sums, err) &&
+                                make_binding(c, c->k_means, m, 2, &c->b_means, err) &&
+                                make_binding(c, c->k_integrate, i, 3, &c->b_integrate, err));
         const nnxr_buffer *sel[4] = {c->b.pos, c->b.labels, c->b.user, c->sel};
         const nnxr_buffer *sc[3] = {c->sel, c->b.labels, c->b.user};
-        ok = ok && make_binding(c, c->k_sums, s, 3, &c->b_sums, err) &&
-             make_binding(c, c->k_means, m, 2, &c->b_means, err) &&
-             make_binding(c, c->k_integrate, i, 3, &c->b_integrate, err) &&
-             make_binding(c, c->k_select, sel, 4, &c->b_select, err) &&
+        ok = ok && make_binding(c, c->k_select, sel, 4, &c->b_select, err) &&
              make_binding(c, c->k_scatter, sc, 3, &c->b_scatter, err);
     }
     ok = ok && nnxr_recorder_create(gpu, 0, &c->rec, err) &&
