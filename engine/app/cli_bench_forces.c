@@ -11,7 +11,12 @@
  * seconds (measured here: a worker thread busy 70–90 % of the wall time from one run of the
  * same binary to the next), so one measurement of each side says little about their ratio.
  * Short rounds meet more of those swings on both sides: at n = 4,096 three runs of 9 rounds
- * of 0.3 s gave ratios of 0.48, 0.48 and 0.49; two runs of 3 rounds of 1 s 0.42 and 0.53. */
+ * of 0.3 s gave ratios of 0.48, 0.48 and 0.49; two runs of 3 rounds of 1 s 0.42 and 0.53.
+ * On a CPU device the device's worker threads sleep between dispatches and the OS places
+ * them again at every wake-up: on the test VM `perf sched` caught both of lavapipe's workers
+ * queued on one vCPU while the other idled 30 % of a 2 s window; the C reference's OpenMP
+ * threads spin between its loops and stay where they are. Hence the CPUs each side kept
+ * busy, printed per round. */
 #include "app/bench.h"
 
 #include <math.h>
@@ -62,6 +67,9 @@ typedef struct result {
     double ratio_c, ratio_c256; /* < 0: not measured */
     uint32_t rounds;
     double round_pairs[MAX_ROUNDS], round_c[MAX_ROUNDS], round_c256[MAX_ROUNDS]; /* < 0: none */
+    /* CPUs kept busy in each round (CPU seconds / wall seconds): the shader's process (on a
+     * CPU device, the device's threads) and the C reference's; < 0: not measured. */
+    double round_cpus[MAX_ROUNDS], round_c_cpus[MAX_ROUNDS];
     uint32_t ref_threads;
     double torch_pairs_per_s; /* < 0: not measured */
     uint32_t chunk, dispatches;
@@ -456,7 +464,7 @@ int nnxr_bench_forces(int argc, char **argv)
         baseline cb[MAX_ROUNDS];
         uint32_t n_c = 0, n_c256 = 0;
         for (uint32_t q = 0; q < o.rounds; q++) {
-            r->round_c[q] = r->round_c256[q] = -1;
+            r->round_c[q] = r->round_c256[q] = r->round_c_cpus[q] = -1;
             if (!run_cloud(&t, r->steps, &secs[q], &cpu[q], &err)) {
                 fprintf(stderr, "nnxr bench forces: n = %u: %s\n", o.sizes[k], err.message);
                 close_cloud(gpu, &t);
@@ -464,6 +472,7 @@ int nnxr_bench_forces(int argc, char **argv)
                 return 1;
             }
             r->round_pairs[q] = (double)r->n * r->n * r->steps / secs[q];
+            r->round_cpus[q] = cpu[q] / secs[q];
             /* The baselines run while our device is idle, with the same time budget. */
             double per_step = secs[q] / r->steps;
             uint32_t ref_steps = (uint32_t)fmax(1.0, fmin(1000.0, ceil(o.seconds /
@@ -475,6 +484,8 @@ int nnxr_bench_forces(int argc, char **argv)
                 baseline b;
                 if (run_baseline(cmd, &b, &err)) {
                     r->round_c[q] = b.pairs_per_s;
+                    if (b.cpu_seconds >= 0 && b.seconds > 0)
+                        r->round_c_cpus[q] = b.cpu_seconds / b.seconds;
                     cb[n_c] = b;
                     c[n_c] = b.pairs_per_s;
                     ratio_c[n_c++] = r->round_pairs[q] / b.pairs_per_s;
@@ -620,6 +631,10 @@ int nnxr_bench_forces(int argc, char **argv)
                 json_num(f, r->round_c[q]);
                 fputs(", \"c256_pairs_per_s\": ", f);
                 json_num(f, r->round_c256[q]);
+                fputs(", \"cpus\": ", f);
+                json_num(f, r->round_cpus[q]);
+                fputs(", \"c_cpus\": ", f);
+                json_num(f, r->round_c_cpus[q]);
                 fputc('}', f);
             }
             fputs("]}", f);
@@ -668,6 +683,10 @@ int nnxr_bench_forces(int argc, char **argv)
             for (uint32_t q = 0; q < r->rounds; q++)
                 if (r->round_c[q] > 0)
                     printf(" %.2f", r->round_pairs[q] / r->round_c[q]);
+            printf("\n  n = %u, CPUs busy by round, shader / C:", r->n);
+            for (uint32_t q = 0; q < r->rounds; q++)
+                if (r->round_c_cpus[q] > 0)
+                    printf(" %.1f/%.1f", r->round_cpus[q], r->round_c_cpus[q]);
             printf("\n");
         }
         if (show256)

@@ -3,8 +3,9 @@
 bench_forces driver): small sizes, one JSON object on stdout with the figures, units, device
 and the C baselines measured in the same run (the 256-bit build too on a CPU device), all
 positive and consistent; each size measured in rounds, the figures the medians of the rounds and
-the ratios the medians of the rounds' ratios."""
+the ratios the medians of the rounds' ratios, with the CPUs each side kept busy in each round."""
 import json
+import os
 import subprocess
 import sys
 
@@ -57,6 +58,14 @@ def main():
         assert abs(r["c_pairs_per_s"] - theirs[1]) <= 1e-3 * theirs[1], (r, theirs)
         ratio = lower_median([q["pairs_per_s"] / q["c_pairs_per_s"] for q in rounds])
         assert abs(r["ratio_vs_c"] - ratio) <= 1e-3 * ratio, (r, ratio)
+        # CPUs busy per round: CPU time over wall time, neither side above the CPUs it has
+        # (timer granularity aside); the shader's median round is the one reported.
+        cpus = len(os.sched_getaffinity(0))
+        assert all(0 < q["cpus"] <= cpus * 1.05 + 0.05 for q in rounds), (cpus, rounds)
+        assert all(0 < q["c_cpus"] <= min(cpus, r["c_threads"]) * 1.05 + 0.05
+                   for q in rounds), (cpus, rounds)
+        busy = r["cpu_seconds"] / r["seconds"]
+        assert any(abs(q["cpus"] - busy) <= 1e-3 * busy for q in rounds), (busy, rounds)
         # The 256-bit build of the reference runs on CPU devices when it was built.
         if doc["device"]["is_cpu"] and doc["baseline"]["c_reference_256"]:
             assert r["c256_pairs_per_s"] > 0 and r["ratio_vs_c256"] > 0, r
