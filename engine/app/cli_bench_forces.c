@@ -37,6 +37,14 @@
 /* Per pair in the kernel: 3 sub, 3 mul-add for r², 1 add ε², 1 inverse sqrt, 2 mul for
  * inv³, 3 mul-add into the sum: 20 FLOP counting a mul-add as 2 and inversesqrt as 1. */
 #define FLOP_PER_PAIR 20.0
+/* The same pair in the GPU (tile) shape's instructions (SIM_REPEL_RSQ in sim/common.glsl):
+ * 3 sub, 3 fma for r², 2 mul for inv³, 3 fma into the sum, and one inversesqrt, which GPUs
+ * run on their special-function units. */
+#define TILE_FP32_PER_PAIR 11.0
+#define TILE_SFU_PER_PAIR 1.0
+/* The real-GPU goal. */
+#define GOAL_POINTS 50000u
+#define GOAL_STEPS_PER_S 90.0
 
 typedef struct bench_opts {
     uint32_t sizes[MAX_SIZES];
@@ -550,11 +558,17 @@ int nnxr_bench_forces(int argc, char **argv)
      * per j per workgroup (16 B shared by `wg` points), the block shape one vec4 per j per
      * invocation (shared by `ppi` points in registers; on a CPU device from a uniform
      * buffer, so one gather serves a vector's lanes). */
-    double bytes_per_pair_tiles = 16.0 / (o.wg ? o.wg : 128);
+    uint32_t tile_wg = o.wg ? o.wg : 128;
+    double bytes_per_pair_tiles = 16.0 / tile_wg;
     double flop_per_byte_tiles = FLOP_PER_PAIR / bytes_per_pair_tiles;
-    /* The real-GPU goal: 50,000 points at 90 steps/s. */
-    double goal_pairs = 50000.0 * 50000.0 * 90.0;
+    /* The real-GPU goal and what it asks of the tile shape: its instruction rates, and its
+     * occupancy, which n bounds (one invocation per point; a workgroup holds a vec4 of
+     * shared memory per invocation and each invocation a few live values). */
+    double goal_pairs = (double)GOAL_POINTS * GOAL_POINTS * GOAL_STEPS_PER_S;
     double goal_flops = goal_pairs * FLOP_PER_PAIR;
+    double goal_fp32 = goal_pairs * TILE_FP32_PER_PAIR, goal_sfu = goal_pairs * TILE_SFU_PER_PAIR;
+    uint32_t goal_groups = (GOAL_POINTS + tile_wg - 1) / tile_wg;
+    uint32_t goal_subgroups32 = (GOAL_POINTS + 31) / 32;
 
     const char *shape_name = shape == NNXR_CLOUD_SHAPE_BLOCK   ? "block"
                              : shape == NNXR_CLOUD_SHAPE_PAIRS ? "pairs"
@@ -641,10 +655,16 @@ int nnxr_bench_forces(int argc, char **argv)
         }
         fprintf(f, "], \"memory\": {\"n\": %u, \"peak_rss\": %llu, \"gpu_buffers\": %llu}, "
                    "\"model\": {\"flop_per_pair\": %.0f, \"tile_flop_per_byte\": %.1f, "
-                   "\"goal_pairs_per_s\": %.4g, \"goal_flops\": %.4g}}\n",
+                   "\"goal_points\": %u, \"goal_steps_per_s\": %.0f, "
+                   "\"goal_pairs_per_s\": %.4g, \"goal_flops\": %.4g, "
+                   "\"tile_fp32_per_pair\": %.0f, \"tile_sfu_per_pair\": %.0f, "
+                   "\"goal_fp32_per_s\": %.4g, \"goal_sfu_per_s\": %.4g, "
+                   "\"tile_workgroup\": %u, \"tile_shared_bytes\": %u, "
+                   "\"goal_workgroups\": %u, \"goal_subgroups_of_32\": %u}}\n",
                 largest, (unsigned long long)peak_rss_kib * 1024ull,
-                (unsigned long long)peak_gpu, FLOP_PER_PAIR, flop_per_byte_tiles, goal_pairs,
-                goal_flops);
+                (unsigned long long)peak_gpu, FLOP_PER_PAIR, flop_per_byte_tiles, GOAL_POINTS,
+                GOAL_STEPS_PER_S, goal_pairs, goal_flops, TILE_FP32_PER_PAIR, TILE_SFU_PER_PAIR,
+                goal_fp32, goal_sfu, tile_wg, tile_wg * 16u, goal_groups, goal_subgroups32);
     } else {
         printf("nnxr bench forces — device: %s (%s), shape %s, workgroup %u\n",
                info->properties.deviceName, info->is_cpu ? "CPU" : "GPU", shape_name, wg);
@@ -695,9 +715,18 @@ int nnxr_bench_forces(int argc, char **argv)
         printf("peak memory at n = %u: maxrss %.1f MiB, GPU buffers %.2f MiB\n", largest,
                peak_rss_kib / 1024.0, peak_gpu / 1048576.0);
         printf("kernel: %.0f FLOP per pair; the tile shape reads %.3f B per pair from memory "
-               "(%.0f FLOP/B); 50,000 points at 90 steps/s = %.3g pairs/s = %.3g FLOP/s\n",
-               FLOP_PER_PAIR, bytes_per_pair_tiles, flop_per_byte_tiles, goal_pairs,
-               goal_flops);
+               "(%.0f FLOP/B); %u points at %.0f steps/s = %.3g pairs/s = %.3g FLOP/s\n",
+               FLOP_PER_PAIR, bytes_per_pair_tiles, flop_per_byte_tiles, GOAL_POINTS,
+               GOAL_STEPS_PER_S, goal_pairs, goal_flops);
+        printf("real-GPU goal, the tile shape: %.3g FP32 instructions/s (%.0f a pair) and %.3g "
+               "inverse square roots/s; its %.2f MB of positions a step are no limit at %.0f "
+               "FLOP/B, so it is compute-bound: %.0f %% of the FP32 peak of a 10 TFLOP/s GPU\n"
+               "  occupancy is bounded by n, not the kernel: %u workgroups of %u with %u B of "
+               "shared memory each, %u subgroups of 32 (%.1f per multiprocessor on a 128-SM "
+               "GPU), enough to hide the shared-memory and special-function latency\n",
+               goal_fp32, TILE_FP32_PER_PAIR, goal_sfu, GOAL_POINTS * 16.0 / 1e6,
+               flop_per_byte_tiles, 100.0 * goal_flops / 10e12, goal_groups, tile_wg,
+               tile_wg * 16u, goal_subgroups32, goal_subgroups32 / 128.0);
     }
     /* With validation on (NNXR_VALIDATE=1, as in the tests) a message is a failure. */
     uint32_t vmsgs = nnxr_gpu_validation_count(gpu);

@@ -74,6 +74,19 @@ def main():
         else:
             assert r["c256_pairs_per_s"] is None and r["ratio_vs_c256"] is None, r
             assert all(q["c256_pairs_per_s"] is None for q in rounds), r
+    # The real-GPU goal as the tile shape would meet it: rates and occupancy from n.
+    m = doc["model"]
+    want = m["goal_points"] ** 2 * m["goal_steps_per_s"]
+    assert abs(m["goal_pairs_per_s"] - want) <= 1e-3 * want, m
+    for key, per in (("goal_flops", "flop_per_pair"), ("goal_fp32_per_s", "tile_fp32_per_pair"),
+                     ("goal_sfu_per_s", "tile_sfu_per_pair")):
+        assert abs(m[key] - want * m[per]) <= 1e-3 * m[key], (key, m)
+    assert m["tile_fp32_per_pair"] < m["flop_per_pair"] <= 2 * m["tile_fp32_per_pair"], m
+    assert m["goal_workgroups"] * m["tile_workgroup"] >= m["goal_points"] > \
+        (m["goal_workgroups"] - 1) * m["tile_workgroup"], m
+    assert m["goal_subgroups_of_32"] == -(-m["goal_points"] // 32), m
+    assert m["tile_shared_bytes"] == 16 * m["tile_workgroup"], m
+    assert abs(m["tile_flop_per_byte"] - m["flop_per_pair"] * m["tile_workgroup"] / 16) <= 0.1, m
     assert doc["memory"]["n"] == 2048 and doc["memory"]["peak_rss"] > 0
     assert doc["memory"]["gpu_buffers"] >= 2048 * 16 * 4, doc["memory"]
     print("ok:", ", ".join("n=%d %.3g pairs/s (%.2fx C)" % (r["n"], r["pairs_per_s"],
