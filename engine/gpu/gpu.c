@@ -532,9 +532,20 @@ bool nnxr_gpu_create(const nnxr_gpu_options *options, nnxr_gpu **out, nnxr_error
     gpu->staging_limit = o->staging_limit ? o->staging_limit : (VkDeviceSize)64 << 20;
     gpu->staging_limit = (gpu->staging_limit + 3) & ~(VkDeviceSize)3;
 
+    /* The threads that exist before the driver's: none of them can be its workers. */
+    enum { START_CAP = 4096 };
+    nnxr_thread_time *start = NULL;
+    uint32_t nstart = 0;
+
     bool sync = o->validate_sync || env_is("NNXR_VALIDATE", "sync");
     bool validate = o->validate || sync || env_is("NNXR_VALIDATE", "1");
     nnxr_gpu_device_report rep;
+    start = malloc(START_CAP * sizeof *start);
+    if (!start) {
+        nnxr_fail(err, "out of memory");
+        goto fail;
+    }
+    nstart = nnxr_gpu_thread_times(start, START_CAP);
     if (!create_instance(gpu, o, validate, sync, err) || !pick_device(gpu, o, &rep, err) ||
         !create_device(gpu, o, &rep, err))
         goto fail;
@@ -593,9 +604,14 @@ bool nnxr_gpu_create(const nnxr_gpu_options *options, nnxr_gpu **out, nnxr_error
     NNXR_INFO("gpu: %s (%s), queue family %u, %s", in->properties.deviceName,
               in->is_cpu ? "cpu" : "gpu", in->queue_family,
               in->direct_mapping ? "device memory mapped directly" : "staged transfers");
+    if (in->is_cpu)
+        nnxr_gpu_place_cpu_workers(gpu, start, nstart,
+                                   !o->leave_cpu_workers && !env_is("NNXR_PIN_WORKERS", "0"));
+    free(start);
     *out = gpu;
     return true;
 fail:
+    free(start);
     nnxr_fail_prefix(err, "gpu");
     gpu->cache_enabled = false;
     nnxr_gpu_destroy(gpu);

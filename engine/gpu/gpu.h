@@ -56,7 +56,13 @@ typedef struct nnxr_gpu_options {
                               const VkDeviceCreateInfo *info, VkDevice *device);
     /* Returns the physical device to use, or VK_NULL_HANDLE to fail. */
     VkPhysicalDevice (*pick_physical_device)(void *user, VkInstance instance);
+    /* On a CPU device the driver's worker threads are found and pinned one per CPU
+     * (cpu_workers.c); true, or NNXR_PIN_WORKERS=0 in the environment, finds them but leaves
+     * them where the OS puts them. */
+    bool leave_cpu_workers;
 } nnxr_gpu_options;
+
+#define NNXR_GPU_MAX_WORKERS 64
 
 /* Everything about the chosen device that other modules need; valid while the gpu lives. */
 typedef struct nnxr_gpu_info {
@@ -87,6 +93,15 @@ typedef struct nnxr_gpu_info {
     bool shader_float16, shader_int8;
     bool storage_buffer_8bit, storage_buffer_16bit;
     bool atomic_float_add;        /* VK_EXT_shader_atomic_float, buffer float32 add */
+    /* CPU devices: the driver threads that execute workgroups (found by a calibration kernel
+     * at creation), and the CPU each is pinned to (−1: where the OS puts it). cpu_workers is 0
+     * on GPUs and when none was found; cpu_workers_note says why they were not pinned. */
+    uint32_t cpu_workers;
+    int cpu_worker_tid[NNXR_GPU_MAX_WORKERS];
+    int cpu_worker_cpu[NNXR_GPU_MAX_WORKERS];
+    bool cpu_workers_pinned;
+    char cpu_workers_note[160];
+    double cpu_calibration_ms;
     /* The features enabled on the device (pNext cleared). */
     VkPhysicalDeviceFeatures features;
     VkPhysicalDeviceVulkan11Features features11;
@@ -144,6 +159,26 @@ int nnxr_gpu_device_rank(const nnxr_gpu_candidate *c, bool need_graphics);
  * name contains `want` (case-insensitive). Errors list the devices. */
 bool nnxr_gpu_choose_device(const nnxr_gpu_candidate *cands, uint32_t count, const char *want,
                             bool need_graphics, uint32_t *chosen, nnxr_error *err);
+
+/* ---- a CPU device's worker threads (cpu_workers.c) ---------------------------------------- */
+
+typedef struct nnxr_thread_time {
+    int tid;
+    uint64_t ns; /* CPU time the thread has run */
+} nnxr_thread_time;
+
+/* The threads of this process and their CPU times (from /proc/self/task); at most cap. */
+uint32_t nnxr_gpu_thread_times(nnxr_thread_time *out, uint32_t cap);
+/* The calling thread's id (what sched_setaffinity and /proc/self/task name). */
+int nnxr_gpu_thread_id(void);
+/* Pure: the workers among `after` — not `self`, not in `start` (threads older than the
+ * device), and running at least a fifth of the busiest such thread's time between `before`
+ * and `after`. Writes at most cap thread ids to workers in increasing order; returns the
+ * count. */
+uint32_t nnxr_gpu_pick_workers(const nnxr_thread_time *start, uint32_t nstart,
+                               const nnxr_thread_time *before, uint32_t nbefore,
+                               const nnxr_thread_time *after, uint32_t nafter, int self,
+                               int *workers, uint32_t cap);
 
 /* ---- device listing (`nnxr devices`) ------------------------------------------------------ */
 

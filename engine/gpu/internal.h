@@ -74,6 +74,12 @@ void nnxr_gpu_cache_save(nnxr_gpu *gpu);
 VkResult nnxr_gpu_flush_range(nnxr_gpu *gpu, VkDeviceMemory memory, VkDeviceSize alloc_size,
                               VkDeviceSize offset, VkDeviceSize size, bool invalidate);
 
+/* CPU devices, at the end of nnxr_gpu_create: finds the driver's worker threads (those not in
+ * `start`, the threads before the instance existed) and, if `pin`, pins them one per CPU.
+ * Fills info.cpu_*; never fails creation. */
+void nnxr_gpu_place_cpu_workers(nnxr_gpu *gpu, const nnxr_thread_time *start, uint32_t nstart,
+                                bool pin);
+
 /* The staging buffer at least min(want, cap) bytes; returns its size in *got. */
 bool nnxr_gpu_staging(nnxr_gpu *gpu, VkDeviceSize want, VkDeviceSize *got, nnxr_error *err);
 void nnxr_gpu_staging_release(nnxr_gpu *gpu);

@@ -1,6 +1,6 @@
 # The Vulkan compute runtime (engine/gpu): device choice, buffers, kernels, the recorder and
 # its barriers, timestamps, the pipeline cache, run-time GLSL. All run with validation on.
-foreach(t device compute chain cache glsl limits)
+foreach(t device compute chain cache glsl limits workers)
   nnxr_add_test(test_gpu_${t} SOURCES ${NNXR_TEST_SRC}/unit/test_gpu_${t}.c GPU TIMEOUT 300)
 endforeach()
 
