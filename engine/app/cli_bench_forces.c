@@ -14,9 +14,10 @@
  * of 0.3 s gave ratios of 0.48, 0.48 and 0.49; two runs of 3 rounds of 1 s 0.42 and 0.53.
  * On a CPU device the device's worker threads sleep between dispatches and the OS places
  * them again at every wake-up: on the test VM `perf sched` caught both of lavapipe's workers
- * queued on one vCPU while the other idled 30 % of a 2 s window; the C reference's OpenMP
- * threads spin between its loops and stay where they are. Hence the CPUs each side kept
- * busy, printed per round. */
+ * queued on one vCPU while the other idled 30 % of a 2 s window. So nnxr pins them one per
+ * CPU (engine/gpu/cpu_workers.c; --no-pin leaves them), and the baselines' OpenMP threads
+ * are bound likewise (OMP_PROC_BIND=true unless the environment sets it). The CPUs each side
+ * kept busy are printed per round. */
 #include "app/bench.h"
 
 #include <math.h>
@@ -54,6 +55,7 @@ typedef struct bench_opts {
     const char *ref;         /* path of forces_ref, NULL = beside the executable */
     const char *ref256;      /* path of forces_ref_256, NULL = beside the executable if there */
     bool no_ref;
+    bool no_pin;             /* leave a CPU device's workers unpinned */
     const char *torch;       /* path of torch_forces.py, NULL = don't run */
     const char *python;      /* interpreter for it */
     bool json;
@@ -121,6 +123,8 @@ static void usage(FILE *f)
             "  --shape auto|tiles|block|pairs, --ppi k, --wg k, --chunk k, --plain-loads\n"
             "                    kernel shape (see sim/forces.h)\n"
             "  --device NAME     Vulkan device (index or name part)\n"
+            "  --no-pin          on a CPU device, leave its worker threads where the OS puts\n"
+            "                    them (default: one per CPU, as the C's OpenMP threads)\n"
             "  --json            one JSON object on stdout\n");
 }
 
@@ -161,6 +165,9 @@ static int parse(int argc, char **argv, bench_opts *o)
             takes = false;
         } else if (!strcmp(a, "--no-ref")) {
             o->no_ref = true;
+            takes = false;
+        } else if (!strcmp(a, "--no-pin")) {
+            o->no_pin = true;
             takes = false;
         } else if (!v) {
             fprintf(stderr, "nnxr bench forces: option '%s' needs a value\n", a);
@@ -426,7 +433,10 @@ int nnxr_bench_forces(int argc, char **argv)
         return 1;
     }
 
-    nnxr_gpu_options go = {.device = o.device};
+    /* The baselines' OpenMP threads bound to CPUs, as nnxr pins a CPU device's workers. */
+    setenv("OMP_PROC_BIND", "true", 0);
+    const char *omp_bind = getenv("OMP_PROC_BIND");
+    nnxr_gpu_options go = {.device = o.device, .leave_cpu_workers = o.no_pin};
     nnxr_gpu *gpu = NULL;
     nnxr_error err;
     if (!nnxr_gpu_create(&go, &gpu, &err)) {
@@ -580,8 +590,17 @@ int nnxr_bench_forces(int argc, char **argv)
                    "\"bytes\"}, \"rounds\": %u, \"device\": {\"name\": ", o.rounds);
         json_str(f, info->properties.deviceName);
         fprintf(f, ", \"is_cpu\": %s, \"shape\": \"%s\", \"points_per_invocation\": %u, "
-                   "\"workgroup\": %u}, \"baseline\": {\"c_reference\": ",
-                info->is_cpu ? "true" : "false", shape_name, ppi, wg);
+                   "\"workgroup\": %u, \"cpu_workers\": %u, \"cpu_workers_pinned\": %s, "
+                   "\"worker_cpus\": [",
+                info->is_cpu ? "true" : "false", shape_name, ppi, wg, info->cpu_workers,
+                info->cpu_workers_pinned ? "true" : "false");
+        for (uint32_t w = 0; w < info->cpu_workers; w++)
+            fprintf(f, "%s%d", w ? ", " : "", info->cpu_worker_cpu[w]);
+        fputs("], \"cpu_workers_note\": ", f);
+        json_str(f, info->cpu_workers_note);
+        fputs("}, \"baseline\": {\"omp_proc_bind\": ", f);
+        json_str(f, omp_bind ? omp_bind : "");
+        fputs(", \"c_reference\": ", f);
         if (use_ref) {
             json_str(f, ref);
             fprintf(f, ", \"c_flags\": \"-O3 -march=native -fopenmp -fno-math-errno\"");
@@ -668,6 +687,17 @@ int nnxr_bench_forces(int argc, char **argv)
     } else {
         printf("nnxr bench forces — device: %s (%s), shape %s, workgroup %u\n",
                info->properties.deviceName, info->is_cpu ? "CPU" : "GPU", shape_name, wg);
+        if (info->cpu_workers_pinned) {
+            printf("its %u worker threads pinned to CPUs", info->cpu_workers);
+            for (uint32_t w = 0; w < info->cpu_workers; w++)
+                printf("%s%d", w ? ", " : " ", info->cpu_worker_cpu[w]);
+        } else if (info->is_cpu) {
+            printf("its %u worker threads not pinned: %s", info->cpu_workers,
+                   info->cpu_workers_note);
+        }
+        if (info->is_cpu)
+            printf("; the baselines' OpenMP threads: OMP_PROC_BIND=%s\n",
+                   omp_bind ? omp_bind : "");
         bool show256 = use_ref256 && info->is_cpu;
         printf("%8s %5s %7s %10s %12s %12s %8s ", "n", "ppi", "steps/s", "dispatches",
                "G pairs/s", "C G pairs/s", "ratio");
