@@ -15,9 +15,9 @@
  * On a CPU device the device's worker threads sleep between dispatches and the OS places
  * them again at every wake-up: on the test VM `perf sched` caught both of lavapipe's workers
  * queued on one vCPU while the other idled 30 % of a 2 s window. So nnxr pins them one per
- * CPU (engine/gpu/cpu_workers.c; --no-pin leaves them), and the baselines' OpenMP threads
- * are bound likewise (OMP_PROC_BIND=true unless the environment sets it). The CPUs each side
- * kept busy are printed per round. */
+ * CPU (engine/gpu/cpu_workers.c; --no-pin leaves them), and the C reference's OpenMP threads
+ * are bound likewise (OMP_PROC_BIND=true unless the environment sets it; not PyTorch's, whose
+ * own choice of threads it keeps). The CPUs each side kept busy are printed per round. */
 #include "app/bench.h"
 
 #include <math.h>
@@ -433,9 +433,11 @@ int nnxr_bench_forces(int argc, char **argv)
         return 1;
     }
 
-    /* The baselines' OpenMP threads bound to CPUs, as nnxr pins a CPU device's workers. */
-    setenv("OMP_PROC_BIND", "true", 0);
-    const char *omp_bind = getenv("OMP_PROC_BIND");
+    /* The C reference's OpenMP threads bound to CPUs, as nnxr pins a CPU device's workers. */
+    const char *omp_bind = getenv("OMP_PROC_BIND") ? getenv("OMP_PROC_BIND") : "true";
+    char omp_env[80] = "";
+    if (!getenv("OMP_PROC_BIND"))
+        snprintf(omp_env, sizeof omp_env, "OMP_PROC_BIND=true ");
     nnxr_gpu_options go = {.device = o.device, .leave_cpu_workers = o.no_pin};
     nnxr_gpu *gpu = NULL;
     nnxr_error err;
@@ -498,7 +500,7 @@ int nnxr_bench_forces(int argc, char **argv)
                                                                             1e-6))));
             char cmd[1600];
             if (use_ref) {
-                snprintf(cmd, sizeof cmd, "'%s' %u %u", ref, r->n, ref_steps);
+                snprintf(cmd, sizeof cmd, "%s'%s' %u %u", omp_env, ref, r->n, ref_steps);
                 baseline b;
                 if (run_baseline(cmd, &b, &err)) {
                     r->round_c[q] = b.pairs_per_s;
@@ -512,7 +514,7 @@ int nnxr_bench_forces(int argc, char **argv)
                 }
             }
             if (use_ref256 && info->is_cpu) {
-                snprintf(cmd, sizeof cmd, "'%s' %u %u", ref256, r->n, ref_steps);
+                snprintf(cmd, sizeof cmd, "%s'%s' %u %u", omp_env, ref256, r->n, ref_steps);
                 baseline b;
                 if (run_baseline(cmd, &b, &err)) {
                     r->round_c256[q] = c256[n_c256] = b.pairs_per_s;
@@ -598,8 +600,8 @@ int nnxr_bench_forces(int argc, char **argv)
             fprintf(f, "%s%d", w ? ", " : "", info->cpu_worker_cpu[w]);
         fputs("], \"cpu_workers_note\": ", f);
         json_str(f, info->cpu_workers_note);
-        fputs("}, \"baseline\": {\"omp_proc_bind\": ", f);
-        json_str(f, omp_bind ? omp_bind : "");
+        fputs("}, \"baseline\": {\"c_omp_proc_bind\": ", f);
+        json_str(f, omp_bind);
         fputs(", \"c_reference\": ", f);
         if (use_ref) {
             json_str(f, ref);
@@ -696,8 +698,7 @@ int nnxr_bench_forces(int argc, char **argv)
                    info->cpu_workers_note);
         }
         if (info->is_cpu)
-            printf("; the baselines' OpenMP threads: OMP_PROC_BIND=%s\n",
-                   omp_bind ? omp_bind : "");
+            printf("; the C reference's OpenMP threads: OMP_PROC_BIND=%s\n", omp_bind);
         bool show256 = use_ref256 && info->is_cpu;
         printf("%8s %5s %7s %10s %12s %12s %8s ", "n", "ppi", "steps/s", "dispatches",
                "G pairs/s", "C G pairs/s", "ratio");

@@ -4,7 +4,7 @@ bench_forces driver): small sizes, one JSON object on stdout with the figures, u
 and the C baselines measured in the same run (the 256-bit build too on a CPU device), all
 positive and consistent; each size measured in rounds, the figures the medians of the rounds and
 the ratios the medians of the rounds' ratios, with the CPUs each side kept busy in each round;
-a CPU device's worker threads pinned one per CPU, the baselines' OpenMP threads bound."""
+a CPU device's worker threads pinned one per CPU, the C reference's OpenMP threads bound."""
 import json
 import os
 import subprocess
@@ -34,8 +34,8 @@ def main():
         assert shape in ("block", "pairs"), doc["device"]
     assert doc["baseline"]["c_reference"], doc["baseline"]
     # A CPU device's worker threads are found at start and pinned one per CPU when there are
-    # two or more and no more than the CPUs the process may use; the baselines' OpenMP threads
-    # are bound likewise unless the environment says otherwise.
+    # two or more and no more than the CPUs the process may use; the C reference's OpenMP
+    # threads are bound likewise unless the environment says otherwise.
     dev = doc["device"]
     cpus = dev["worker_cpus"]
     assert len(cpus) == dev["cpu_workers"], dev
@@ -49,7 +49,7 @@ def main():
             assert not dev["cpu_workers_pinned"] and dev["cpu_workers_note"], dev
     else:
         assert dev["cpu_workers"] == 0 and not dev["cpu_workers_pinned"], dev
-    assert doc["baseline"]["omp_proc_bind"] == os.environ.get("OMP_PROC_BIND", "true"), \
+    assert doc["baseline"]["c_omp_proc_bind"] == os.environ.get("OMP_PROC_BIND", "true"), \
         doc["baseline"]
     assert doc["rounds"] == 3, doc["rounds"]
     res = doc["results"]
