@@ -177,6 +177,7 @@ static void note(nnxr_gpu_info *in, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(in->cpu_workers_note, sizeof in->cpu_workers_note, fmt, ap);
     va_end(ap);
+    NNXR_INFO("gpu: the CPU device's worker threads are not pinned: %s", in->cpu_workers_note);
 }
 
 void nnxr_gpu_place_cpu_workers(nnxr_gpu *gpu, const nnxr_thread_time *start, uint32_t nstart,
@@ -231,19 +232,23 @@ void nnxr_gpu_place_cpu_workers(nnxr_gpu *gpu, const nnxr_thread_time *start, ui
         note(in, "more workers than the %d CPUs this process may use: left to the OS", ncpu);
         return;
     }
-    uint32_t pinned = 0;
     for (uint32_t k = 0; k < n; k++) {
         cpu_set_t one;
         CPU_ZERO(&one);
         CPU_SET(cpus[k], &one);
-        if (sched_setaffinity(in->cpu_worker_tid[k], sizeof one, &one) == 0) {
-            in->cpu_worker_cpu[k] = cpus[k];
-            pinned++;
-        } else {
-            note(in, "pinning a worker failed: %s", strerror(errno));
+        if (sched_setaffinity(in->cpu_worker_tid[k], sizeof one, &one) != 0) {
+            /* All or none: a half-pinned pool would crowd the unpinned ones' CPUs. */
+            int why = errno;
+            for (uint32_t j = 0; j < k; j++) {
+                sched_setaffinity(in->cpu_worker_tid[j], sizeof allowed, &allowed);
+                in->cpu_worker_cpu[j] = -1;
+            }
+            note(in, "pinning a worker failed: %s", strerror(why));
+            return;
         }
+        in->cpu_worker_cpu[k] = cpus[k];
     }
-    in->cpu_workers_pinned = pinned == n;
-    NNXR_INFO("gpu: %u of %u worker threads of the CPU device pinned, one per CPU "
-              "(calibration %.1f ms)", pinned, n, in->cpu_calibration_ms);
+    in->cpu_workers_pinned = true;
+    NNXR_INFO("gpu: the CPU device's %u worker threads pinned one per CPU (calibration %.1f ms)",
+              n, in->cpu_calibration_ms);
 }
