@@ -230,6 +230,20 @@ static bool write_summary(FILE *f, void *user)
     json_string(f, gi ? gi->properties.deviceName : "");
     fprintf(f, ",\n  \"device_type\": \"%s\",\n",
             gi ? device_type_name(gi->properties.deviceType) : "none");
+    if (gi && gi->is_cpu) {
+        /* Where a CPU device's work ran: a run's speed depends on it (gpu/cpu_workers.c). */
+        fprintf(f, "  \"cpu_workers\": {\"count\": %u, \"pinned_to\": ", gi->cpu_workers);
+        if (gi->cpu_workers_pinned) {
+            for (uint32_t w = 0; w < gi->cpu_workers; w++)
+                fprintf(f, "%s%d", w ? ", " : "[", gi->cpu_worker_cpu[w]);
+            fputc(']', f);
+        } else {
+            fputs("null", f);
+        }
+        fputs(", \"note\": ", f);
+        json_string(f, gi->cpu_workers_note);
+        fputs("},\n", f);
+    }
     fprintf(f, "  \"frames\": %llu,\n  \"frames_written\": %llu,\n",
             (unsigned long long)s->frames, (unsigned long long)s->frames_written);
     fprintf(f, "  \"wall_seconds\": %.3f,\n  \"frames_per_second\": %.2f,\n", s->wall,

@@ -100,6 +100,18 @@ def main():
           f"messages")
     check(summary["steps"] == steps[-1] if steps else False,
           "summary steps equal the last metric's step")
+    # A CPU device's worker threads: how many, and the CPU each was pinned to (or why not).
+    if summary["device_type"] == "cpu":
+        w = summary.get("cpu_workers") or {}
+        pinned = w.get("pinned_to")
+        allowed = os.sched_getaffinity(0)
+        check(w.get("count", 0) >= 1, f"summary names the CPU device's workers: {w}")
+        check(pinned is None and w.get("note") or
+              pinned is not None and len(pinned) == w.get("count") and
+              len(set(pinned)) == len(pinned) and set(pinned) <= allowed,
+              f"workers pinned one per allowed CPU, or the reason why not: {w}")
+        if 2 <= w.get("count", 0) <= len(allowed):
+            check(pinned is not None, f"{w['count']} workers on {len(allowed)} CPUs pinned")
     for f in ("checkpoint.npz", "predictions.npy", "confidence.npy", "probs.npy", "true_labels.npy",
               "frames/000000.png"):
         check(os.path.isfile(os.path.join(a.out, f)), f"{f} written")
