@@ -435,9 +435,7 @@ int nnxr_bench_forces(int argc, char **argv)
 
     /* The C reference's OpenMP threads bound to CPUs, as nnxr pins a CPU device's workers. */
     const char *omp_bind = getenv("OMP_PROC_BIND") ? getenv("OMP_PROC_BIND") : "true";
-    char omp_env[80] = "";
-    if (!getenv("OMP_PROC_BIND"))
-        snprintf(omp_env, sizeof omp_env, "OMP_PROC_BIND=true ");
+    const char *omp_env = getenv("OMP_PROC_BIND") ? "" : "OMP_PROC_BIND=true ";
     nnxr_gpu_options go = {.device = o.device, .leave_cpu_workers = o.no_pin};
     nnxr_gpu *gpu = NULL;
     nnxr_error err;
