@@ -4,7 +4,7 @@
  * had last run on one vCPU the kernel kept waking them there, the other vCPU idle for 30 % of
  * the time and a compute-bound step 25 % slower, for seconds at a time. So we find the threads
  * that execute workgroups — created since nnxr_gpu_create began, and busy while a calibration
- * kernel runs — and pin each to its own CPU of the process's affinity mask, as OpenMP's
+ * kernel runs — and pin each to its own CPU of the creating thread's affinity mask, as OpenMP's
  * OMP_PROC_BIND does for its threads. Nothing here can fail nnxr_gpu_create: what could not be
  * done is said in info.cpu_workers_note and the threads stay where the OS puts them. */
 #include "gpu/internal.h"
@@ -187,7 +187,7 @@ void nnxr_gpu_place_cpu_workers(nnxr_gpu *gpu, const nnxr_thread_time *start, ui
     cpu_set_t allowed;
     CPU_ZERO(&allowed);
     if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) {
-        note(in, "the process's CPU mask is unreadable (%s)", strerror(errno));
+        note(in, "the creating thread's CPU mask is unreadable (%s)", strerror(errno));
         return;
     }
     int cpus[CPU_SETSIZE], ncpu = 0;
